@@ -1,0 +1,1 @@
+"""Static facts about a function's AST, computed once per conversion."""

@@ -1,0 +1,199 @@
+"""Liveness and definite assignment over a structured function body.
+
+The control-flow passes need three facts per ``if``/``while``/``for``:
+
+* ``modified``: names the statement binds;
+* ``live_out``: names that may be read after it before being rebound;
+* ``defined``: names certainly bound when it starts.
+
+Loops additionally get ``live_head``: names live at the top of an iteration
+(read before being rebound in the body or the test, or live after the loop).
+
+The facts are computed in one backward pass (liveness) and one forward pass
+(definite assignment) over a tree in which ``break``/``continue``/``return``
+have already been lowered to flags, so every block is entered at its top and
+left at its bottom: no jumps, hence no need for a control-flow graph.
+(We do not use beniget here: its def-use chains cannot tell a loop-carried use
+from a same-iteration one without extra path reasoning, while a structured
+liveness walk answers exactly the question the passes ask.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gast
+
+from kgraph.analysis import scopes
+
+
+@dataclasses.dataclass
+class StmtFacts:
+    modified: list
+    live_out: set
+    defined: set
+    live_head: set = dataclasses.field(default_factory=set)
+
+
+class Facts:
+    """Facts for the control-flow statements of one function, by node identity."""
+
+    def __init__(self):
+        self._by_node = {}
+
+    def __getitem__(self, node):
+        return self._by_node[id(node)][1]
+
+    def __contains__(self, node):
+        return id(node) in self._by_node
+
+    def _put(self, node, facts):
+        # Keep the node alive so that its id cannot be reused while we hold it.
+        self._by_node[id(node)] = (node, facts)
+
+
+_CONTROL = (gast.If, gast.While, gast.For)
+
+
+def analyze(fn_node, facts=None):
+    """Compute ``Facts`` for every control-flow statement of ``fn_node``.
+
+    Nested function definitions are analysed as functions of their own.
+    """
+    facts = Facts() if facts is None else facts
+    if isinstance(fn_node, gast.Lambda):
+        return facts
+    body = fn_node.body
+    _Liveness(facts).block(body, set())
+    params = _param_names(fn_node.args)
+    _Definite(facts).block(body, set(params))
+    for node in gast.walk(fn_node):
+        if node is not fn_node and isinstance(node, (gast.FunctionDef,)):
+            if node not in _seen_functions(facts):
+                _seen_functions(facts).add(node)
+                analyze(node, facts)
+    return facts
+
+
+def _seen_functions(facts):
+    if not hasattr(facts, "_functions"):
+        facts._functions = _IdSet()
+    return facts._functions
+
+
+class _IdSet:
+    def __init__(self):
+        self._items = {}
+
+    def add(self, node):
+        self._items[id(node)] = node
+
+    def __contains__(self, node):
+        return id(node) in self._items
+
+
+def _param_names(args):
+    names = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+    if args.vararg is not None:
+        names.append(args.vararg.id)
+    if args.kwarg is not None:
+        names.append(args.kwarg.id)
+    return names
+
+
+class _Liveness:
+    def __init__(self, facts):
+        self.facts = facts
+
+    def block(self, stmts, live_out):
+        live = set(live_out)
+        for stmt in reversed(stmts):
+            live = self.stmt(stmt, live)
+        return live
+
+    def stmt(self, node, live):
+        if isinstance(node, gast.If):
+            self._record(node, live)
+            return (self.block(node.body, live) | self.block(node.orelse, live)
+                    | scopes.reads(node.test))
+        if isinstance(node, gast.While):
+            self._record(node, live)
+            after = self.block(node.orelse, live)
+            head = after | scopes.reads(node.test)
+            while True:
+                new = after | scopes.reads(node.test) | self.block(node.body, head)
+                if new == head:
+                    break
+                head = new
+            self.facts[node].live_head = head
+            return head
+        if isinstance(node, gast.For):
+            self._record(node, live)
+            after = self.block(node.orelse, live)
+            targets = set(scopes.assigned(node.target))
+            head = set(after)
+            while True:
+                new = after | (self.block(node.body, head) - targets)
+                if new == head:
+                    break
+                head = new
+            self.facts[node].live_head = head
+            return head | scopes.reads(node.iter)
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            return (live - {node.name}) | scopes.reads(node)
+        if isinstance(node, (gast.Try, gast.With, gast.AsyncWith, gast.AsyncFor)):
+            # Not lowered by kgraph's passes: be conservative, kill nothing.
+            return live | scopes.reads(node)
+        if isinstance(node, gast.AugAssign):
+            return live | scopes.reads(node)
+        return (live - set(scopes.assigned(node))) | scopes.reads(node)
+
+    def _record(self, node, live):
+        modified = scopes.assigned(node.body + node.orelse)
+        if isinstance(node, gast.For):
+            modified = scopes.assigned(node.target) + [
+                m for m in modified if m not in scopes.assigned(node.target)]
+        if node in self.facts:
+            # Inside a loop the walk visits statements more than once; keep
+            # the union (the last visit sees the fixed point's live set).
+            self.facts[node].live_out |= set(live)
+        else:
+            self.facts._put(node, StmtFacts(modified, set(live), set()))
+
+
+class _Definite:
+    def __init__(self, facts):
+        self.facts = facts
+
+    def block(self, stmts, defined):
+        d = set(defined)
+        for stmt in stmts:
+            d = self.stmt(stmt, d)
+        return d
+
+    def stmt(self, node, d):
+        if isinstance(node, gast.If):
+            self.facts[node].defined = set(d)
+            return self.block(node.body, d) & self.block(node.orelse, d)
+        if isinstance(node, gast.While):
+            self.facts[node].defined = set(d)
+            self.block(node.body, d)
+            return self.block(node.orelse, d)
+        if isinstance(node, gast.For):
+            self.facts[node].defined = set(d)
+            self.block(node.body, d | set(scopes.assigned(node.target)))
+            return self.block(node.orelse, d)
+        if isinstance(node, gast.Try):
+            self.block(node.body, d)
+            for h in node.handlers:
+                self.block(h.body, d)
+            self.block(node.orelse, d)
+            return self.block(node.finalbody, d)
+        if isinstance(node, (gast.With, gast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    d = d | set(scopes.assigned(item.optional_vars))
+            return self.block(node.body, d)
+        if isinstance(node, gast.Delete):
+            return d - set(scopes.assigned(node))
+        return d | set(scopes.assigned(node))

@@ -1,0 +1,177 @@
+"""What a ``for`` loop can iterate in a graph, and the builtins that make them.
+
+``range``, ``enumerate``, ``zip`` and ``len`` in converted code call the
+functions below: on Python values they return exactly what the builtins
+return; on staged values they return *graph iterables*, which ``for_stmt``
+turns into ``tf.while_loop`` over an index (or over a dataset iterator).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import tensorflow as tf
+
+from kgraph.operators.lists import GraphList
+from kgraph.operators.staging import is_staged
+
+
+class IndexedIterable:
+    """Something with a tensor length whose k-th element can be computed."""
+
+    description = "an indexed sequence"
+
+    def size(self):
+        raise NotImplementedError
+
+    def get(self, k):
+        raise NotImplementedError
+
+
+class TensorRange(IndexedIterable):
+    description = "a range with tensor bounds"
+
+    def __init__(self, *args):
+        if len(args) == 1:
+            start, stop, step = 0, args[0], 1
+        elif len(args) == 2:
+            (start, stop), step = args, 1
+        else:
+            start, stop, step = args
+        dtype = tf.int64 if any(getattr(a, "dtype", None) == tf.int64 for a in
+                                (start, stop, step)) else tf.int32
+        self.start = tf.cast(start, dtype)
+        self.stop = tf.cast(stop, dtype)
+        self.step = tf.cast(step, dtype)
+        self._static_step = step if isinstance(step, int) else None
+        if self._static_step == 0:
+            raise ValueError("range() arg 3 must not be zero")
+
+    def size(self):
+        span = self.stop - self.start
+        if self._static_step == 1:
+            return tf.maximum(span, 0)
+        step = self.step
+        # ceil(span / step), clamped at zero; works for either sign of step.
+        n = (span + step - tf.sign(step)) // step
+        return tf.maximum(n, 0)
+
+    def get(self, k):
+        if self._static_step == 1:
+            return self.start + tf.cast(k, self.start.dtype)
+        return self.start + tf.cast(k, self.start.dtype) * self.step
+
+
+class TensorIterable(IndexedIterable):
+    description = "a symbolic tensor (along its first axis)"
+
+    def __init__(self, tensor):
+        self.tensor = tf.convert_to_tensor(tensor)
+        if self.tensor.shape.rank == 0:
+            raise TypeError("cannot iterate over a scalar tensor")
+
+    def size(self):
+        dim = self.tensor.shape[0]
+        if dim is not None:
+            return tf.constant(dim, tf.int32)
+        return tf.shape(self.tensor)[0]
+
+    def get(self, k):
+        return tf.gather(self.tensor, k)
+
+
+class Enumerate(IndexedIterable):
+    def __init__(self, inner, start=0):
+        self.inner = inner
+        self.start = start
+        self.description = f"enumerate of {inner.description}"
+
+    def size(self):
+        return self.inner.size()
+
+    def get(self, k):
+        return (tf.cast(k, tf.int32) + self.start, self.inner.get(k))
+
+
+class Zip(IndexedIterable):
+    def __init__(self, inners):
+        self.inners = inners
+        self.description = "zip of " + ", ".join(i.description for i in inners)
+
+    def size(self):
+        sizes = [tf.cast(i.size(), tf.int32) for i in self.inners]
+        return tf.reduce_min(tf.stack(sizes))
+
+    def get(self, k):
+        return tuple(i.get(k) for i in self.inners)
+
+
+class DatasetIterable:
+    description = "a tf.data.Dataset"
+
+    def __init__(self, dataset, transform=None, description=None):
+        self.dataset = dataset
+        self._transform = transform
+        if description:
+            self.description = description
+
+    def transform(self, value):
+        return self._transform(value) if self._transform else value
+
+
+def as_graph_iterable(value):
+    """The graph iterable for ``value``, or None when Python should iterate it."""
+    if isinstance(value, (IndexedIterable, DatasetIterable)):
+        return value
+    if not is_staged(value):
+        return None
+    if isinstance(value, tf.data.Dataset):
+        return DatasetIterable(value)
+    return TensorIterable(value)
+
+
+def range_(*args):
+    if any(is_staged(a) for a in args):
+        return TensorRange(*args)
+    return builtins.range(*(int(a) if tf.is_tensor(a) else a for a in args))
+
+
+def enumerate_(iterable, start=0):
+    inner = as_graph_iterable(iterable)
+    if inner is None:
+        return builtins.enumerate(iterable, start)
+    if isinstance(inner, DatasetIterable):
+        return DatasetIterable(inner.dataset.enumerate(start),
+                               description="enumerate of a tf.data.Dataset")
+    return Enumerate(inner, start)
+
+
+def zip_(*iterables):
+    inners = [as_graph_iterable(i) for i in iterables]
+    if all(i is None for i in inners):
+        return builtins.zip(*iterables)
+    if all(isinstance(i, DatasetIterable) for i in inners):
+        return DatasetIterable(tf.data.Dataset.zip(tuple(i.dataset for i in inners)),
+                               description="zip of tf.data.Datasets")
+    resolved = []
+    for value, inner in zip(iterables, inners):
+        if isinstance(inner, DatasetIterable):
+            raise TypeError("zip() of a dataset with a non-dataset cannot be staged; "
+                            "zip datasets with tf.data.Dataset.zip")
+        resolved.append(inner if inner is not None else TensorIterable(value))
+    return Zip(resolved)
+
+
+def len_(value):
+    if isinstance(value, GraphList):
+        return value.length
+    if isinstance(value, IndexedIterable):
+        return value.size()
+    if is_staged(value):
+        if isinstance(value, tf.data.Dataset):
+            return value.cardinality()
+        value = tf.convert_to_tensor(value)
+        if value.shape.rank and value.shape[0] is not None:
+            return value.shape[0]
+        return tf.shape(value)[0]
+    return builtins.len(value)

@@ -1,0 +1,48 @@
+"""The conversion pipeline: one pass per Python feature, in this order.
+
+Ordering constraints (each pass relies on the ones above it):
+
+* gate        first: refuse unsupported syntax before doing any work.
+* asserts     before calls: ``assert_`` calls must not be wrapped.
+* lists       before calls: ``xs.append`` must not become ``kg__.call(xs.append, ...)``.
+* builtins    before calls: ``print``/``range``... are replaced, not wrapped.
+* calls       before the lowering passes, so it sees only the user's calls.
+* returns     before breaks: a return inside a loop is lowered to a flag
+              plus a ``break``, which the breaks pass then lowers.
+* continues   before breaks: both guard statements; continue flags are reset
+              at the top of the body, which must stay inside the loop.
+* breaks      before boolean_ops: it writes ``not flag and test``.
+* ifexp, boolean_ops   before control_flow: the expression forms become
+              operator calls, then statements are rewritten around them.
+* control_flow         after every lowering: it needs blocks without jumps.
+* undefined   last: it reads the final state tuples.
+"""
+
+from __future__ import annotations
+
+from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, continues,
+                           control_flow, gate, ifexp, lists, returns, undefined)
+
+PIPELINE = (
+    gate,
+    asserts,
+    lists,
+    builtins,
+    calls,
+    returns,
+    continues,
+    breaks,
+    ifexp,
+    boolean_ops,
+    control_flow,
+    undefined,
+)
+
+
+def run_all(node, ctx, upto=None):
+    """Run the pipeline (or its passes up to and including ``upto``)."""
+    for p in PIPELINE:
+        node = p.run(node, ctx)
+        if upto is not None and p.__name__.rsplit(".", 1)[1] == upto:
+            break
+    return node

@@ -1,0 +1,40 @@
+"""Builtins whose Python form cannot take a staged value.
+
+``print``, ``range``, ``len``, ``enumerate`` and ``zip`` called by their
+builtin name (and not shadowed by the user) call kgraph's versions, which
+behave exactly like the builtins on Python values.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import gast
+
+from kgraph.convert import templates as T
+from kgraph.passes.common import function_scopes, local_names
+
+_REPLACED = {"print": "print_", "range": "range_", "len": "len_",
+             "enumerate": "enumerate_", "zip": "zip_"}
+
+
+class _Builtins(gast.NodeTransformer):
+    def __init__(self, ctx, shadowed):
+        self.ctx = ctx
+        self.shadowed = shadowed
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, gast.Name) and f.id in _REPLACED and f.id not in self.shadowed:
+            if self.ctx.resolve(f, set()) is getattr(builtins, f.id):
+                node.func = T.runtime(_REPLACED[f.id])
+        return node
+
+
+def run(root, ctx):
+    shadowed = set()
+    if isinstance(root, gast.FunctionDef):
+        for fn in function_scopes(root, ctx):
+            shadowed |= local_names(fn)
+    return _Builtins(ctx, shadowed).visit(root)

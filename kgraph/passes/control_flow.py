@@ -1,0 +1,191 @@
+"""``if`` / ``while`` / ``for`` -> body functions and one operator call.
+
+Runs after returns, breaks and continues are lowered, so every block is
+entered at its top and left at its bottom. Statements are rewritten inner
+first; the facts (modified / live / defined names) are computed once, before
+any rewriting, on the lowered tree::
+
+    if c:                         def if_body_1(y):
+        y = y + 1         ->          y = y + 1
+                                      return (y,)
+                                  (y,) = kg__.if_stmt(c, if_body_1, None, (y,), ('y',))
+"""
+
+from __future__ import annotations
+
+import gast
+
+from kgraph.analysis import dataflow, scopes
+from kgraph.convert import templates as T
+from kgraph.passes.common import contains
+
+_SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
+
+
+def run(root, ctx):
+    if not isinstance(root, gast.FunctionDef):
+        return root
+    facts = dataflow.analyze(root)
+    _Rewriter(ctx, facts).function(root)
+    return root
+
+
+class _Rewriter:
+    def __init__(self, ctx, facts):
+        self.ctx = ctx
+        self.facts = facts
+        self.outer = []   # global/nonlocal names of the enclosing user functions
+
+    def function(self, fn):
+        if id(fn) in self.ctx.skip:
+            return
+        self.outer.append((scopes.declared_outer(fn), _decl_kinds(fn)))
+        fn.body = self.block(fn.body)
+        self.outer.pop()
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            out.extend(self.stmt(stmt))
+        return out
+
+    def stmt(self, node):
+        if isinstance(node, gast.FunctionDef):
+            self.function(node)
+            return [node]
+        if isinstance(node, gast.ClassDef):
+            for item in node.body:
+                if isinstance(item, gast.FunctionDef):
+                    self.function(item)
+            return [node]
+        for field in ("body", "orelse", "finalbody"):
+            value = getattr(node, field, None)
+            if isinstance(value, list) and value and isinstance(value[0], gast.stmt):
+                setattr(node, field, self.block(value))
+        for handler in getattr(node, "handlers", []) or []:
+            handler.body = self.block(handler.body)
+        if isinstance(node, gast.If):
+            return self.if_(node)
+        if isinstance(node, gast.While):
+            return self.while_(node)
+        if isinstance(node, gast.For):
+            return self.for_(node)
+        return [node]
+
+    # -- helpers
+    def _outer_names(self):
+        return self.outer[-1][0] if self.outer else set()
+
+    def _declarations(self, names, like):
+        kinds = self.outer[-1][1] if self.outer else {}
+        decls = []
+        for kind in ("global", "nonlocal"):
+            chosen = [n for n in names if kinds.get(n) == kind]
+            if chosen:
+                cls = gast.Global if kind == "global" else gast.Nonlocal
+                decls.append(T.copy_location(cls(names=chosen), like))
+        return decls
+
+    def _unstageable(self, nodes):
+        for n in nodes:
+            if contains(n, lambda x: isinstance(x, gast.Try)) or isinstance(n, gast.Try):
+                return "try"
+        return None
+
+    def _def(self, name, params, body, returns, like, modified):
+        decls = self._declarations([m for m in modified if m in self._outer_names()], like)
+        body = decls + list(body)
+        if returns is not None:
+            body.append(T.return_(returns))
+        if not body:
+            body = [gast.Pass()]
+        return T.copy_location(T.function_def(name, params, body), like)
+
+    # -- if
+    def if_(self, node):
+        f = self.facts[node]
+        outer = self._outer_names()
+        # State: what is live after the if, plus what a branch reads and may
+        # rebind (Python would make it local to the branch function otherwise).
+        read = scopes.reads(node.body + node.orelse)
+        params = [n for n in f.modified if n not in outer and (
+            n in f.live_out or (n in f.defined and n in read))]
+        outputs = params
+        body_name, else_name = self.ctx.namer.new_group("if_body", "else_body")
+        stmts = [self._def(body_name, params, node.body, T.tuple_(outputs), node, f.modified)]
+        else_ref = T.const(None)
+        if node.orelse:
+            stmts.append(self._def(else_name, params, node.orelse, T.tuple_(outputs),
+                                   node.orelse[0], f.modified))
+            else_ref = T.name(else_name)
+        keywords = {}
+        unstageable = self._unstageable(node.body + node.orelse)
+        if unstageable:
+            keywords["unstageable"] = T.const(unstageable)
+        call = T.call("if_stmt", [node.test, T.name(body_name), else_ref,
+                                  T.tuple_(params), T.str_tuple(params)], keywords)
+        stmts.append(T.assign(list(outputs), call) if outputs else T.expr_stmt(call))
+        return [T.copy_location(s, node) for s in stmts]
+
+    # -- loops
+    def _loop_vars(self, node, f):
+        outer = self._outer_names()
+        names = [n for n in f.modified if n in f.live_head and n not in outer]
+        brk = self.ctx.for_breaks.get(id(node))
+        if brk is not None and brk[1] not in names:
+            names.append(brk[1])
+        return names
+
+    def while_(self, node):
+        f = self.facts[node]
+        state = self._loop_vars(node, f)
+        test_name, body_name = self.ctx.namer.new_group("loop_test", "loop_body")
+        stmts = [
+            self._def(test_name, state, [], node.test, node, []),
+            self._def(body_name, state, node.body, T.tuple_(state), node, f.modified),
+        ]
+        keywords = {}
+        unstageable = self._unstageable(node.body)
+        if unstageable:
+            keywords["unstageable"] = T.const(unstageable)
+        call = T.call("while_stmt", [T.name(test_name), T.name(body_name), T.tuple_(state),
+                                     T.str_tuple(state)], keywords)
+        stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
+        return [T.copy_location(s, node) for s in stmts]
+
+    def for_(self, node):
+        f = self.facts[node]
+        state = self._loop_vars(node, f)
+        test_name, body_name = self.ctx.namer.new_group("loop_test", "loop_body")
+        target = node.target
+        if isinstance(target, gast.Name) and target.id not in state:
+            first, prelude = target.id, []
+        else:
+            first = self.ctx.namer.new("item")
+            prelude = [T.copy_location(gast.Assign(targets=[target], value=T.name(first),
+                                                   type_comment=None), node)]
+        stmts = [self._def(body_name, [first] + state, prelude + node.body, T.tuple_(state),
+                           node, f.modified)]
+        keywords = {}
+        brk = self.ctx.for_breaks.get(id(node))
+        if brk is not None:
+            stmts.insert(0, self._def(test_name, state, [], T.call("not_", [T.name(brk[1])]),
+                                      node, []))
+            keywords["extra_test"] = T.name(test_name)
+        unstageable = self._unstageable(node.body)
+        if unstageable:
+            keywords["unstageable"] = T.const(unstageable)
+        call = T.call("for_stmt", [node.iter, T.name(body_name), T.tuple_(state),
+                                   T.str_tuple(state)], keywords)
+        stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
+        return [T.copy_location(s, node) for s in stmts]
+
+
+def _decl_kinds(fn):
+    kinds = {}
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Global):
+            kinds.update({n: "global" for n in node.names})
+        elif isinstance(node, gast.Nonlocal):
+            kinds.update({n: "nonlocal" for n in node.names})
+    return kinds

@@ -1,0 +1,95 @@
+"""``return`` anywhere -> a flag and a value, with one ``return`` at the end.
+
+Only functions whose returns are not all in tail position are rewritten::
+
+    if x > 0:                      do_return_1 = False
+        return x          ->       retval_1 = kg__.NO_RETURN
+    return -x                      if x > 0:
+                                       do_return_1 = True
+                                       retval_1 = x
+                                   if not do_return_1:
+                                       do_return_1 = True
+                                       retval_1 = -x
+                                   return retval_1
+
+Inside a loop a return also breaks the loop (the breaks pass lowers that
+``break``), and each enclosing loop gets ``if do_return: break`` after the
+inner one. A function that can fall off its end returns ``None`` explicitly,
+so a graph ``if`` whose branches return different things is caught.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from kgraph.convert import templates as T
+from kgraph.passes.common import contains, function_scopes, stmt_lists
+
+_LOOPS = (gast.For, gast.While)
+
+
+def _is_return(n):
+    return isinstance(n, gast.Return)
+
+
+def run(root, ctx):
+    if not isinstance(root, gast.FunctionDef):
+        return root
+    for fn in function_scopes(root, ctx):
+        _lower(fn, ctx)
+    return root
+
+
+def _needs_lowering(fn):
+    body = fn.body
+    for i, stmt in enumerate(body):
+        last = i == len(body) - 1
+        if isinstance(stmt, gast.Return):
+            return not last
+        if contains(stmt, _is_return):
+            return True
+    return False
+
+
+def _lower(fn, ctx):
+    if not _needs_lowering(fn):
+        return
+    flag = ctx.namer.new("do_return")
+    value = ctx.namer.new("retval")
+    body = list(fn.body)
+    if not isinstance(body[-1], gast.Return):
+        body.append(T.copy_location(T.return_(None), body[-1]))
+    lowered = _block(body, flag, value, in_loop=False)
+    first = fn.body[0]
+    fn.body = [T.copy_location(T.assign(flag, T.const(False)), first),
+               T.copy_location(T.assign(value, T.runtime("NO_RETURN")), first)] + lowered
+    fn.body.append(T.copy_location(T.return_(T.name(value)), fn.body[-1]))
+
+
+def _block(stmts, flag, value, in_loop):
+    out = []
+    for i, stmt in enumerate(stmts):
+        if isinstance(stmt, gast.Return):
+            ret = stmt.value if stmt.value is not None else T.const(None)
+            out.append(T.copy_location(T.assign(flag, T.const(True)), stmt))
+            out.append(T.copy_location(T.assign(value, ret), stmt))
+            if in_loop:
+                out.append(T.copy_location(gast.Break(), stmt))
+            return out  # the rest of the block is unreachable
+        has_return = contains(stmt, _is_return)
+        if has_return:
+            loop = isinstance(stmt, _LOOPS)
+            for field in stmt_lists(stmt):
+                inner_loop = in_loop or (loop and field == "body")
+                setattr(stmt, field, _block(getattr(stmt, field), flag, value, inner_loop))
+            for handler in getattr(stmt, "handlers", []):
+                handler.body = _block(handler.body, flag, value, in_loop)
+        out.append(stmt)
+        rest = stmts[i + 1:]
+        if has_return and in_loop and isinstance(stmt, _LOOPS):
+            out.append(T.copy_location(T.if_(T.name(flag), [gast.Break()]), stmt))
+        if has_return and rest and not in_loop:
+            guarded = _block(rest, flag, value, in_loop)
+            out.append(T.copy_location(T.if_(T.not_(T.name(flag)), guarded), rest[0]))
+            return out
+    return out
