@@ -27,13 +27,13 @@ def main():
     print("kgraph  collatz(27) =", int(graph(tf.constant(27))), "(one graph call)")
     print("\nGenerated code:\n" + kgraph.to_code(collatz))
     print("\n" + str(kgraph.explain(collatz, tf.constant(27))))
-    n = tf.constant(837799)
+    n = tf.constant(77031)
     graph(n)
     start = time.perf_counter()
     for _ in range(20):
         graph(n)
     per_call = (time.perf_counter() - start) / 20
-    print(f"\ncollatz(837799): {int(graph(n))} steps, {per_call * 1e3:.2f} ms per graph call")
+    print(f"\ncollatz(77031): {int(graph(n))} steps, {per_call * 1e3:.2f} ms per graph call")
 
 
 if __name__ == "__main__":
