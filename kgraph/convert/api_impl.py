@@ -56,6 +56,19 @@ def convert_code(fn):
         return conv
 
 
+def partial_source(fn, upto):
+    """The source after the pipeline ran up to and including pass ``upto``
+    (for golden tests of single passes; not cached)."""
+    src = source.get_source(fn)
+    closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    ctx = Context(filename=src.filename, globals=fn.__globals__, closure=closure,
+                  namer=Namer(all_identifiers(src.node)))
+    node = run_all(src.node, ctx, upto=upto)
+    if hasattr(node, "decorator_list"):
+        node.decorator_list = []
+    return codegen.to_source(node)
+
+
 def converted_function(fn):
     """The converted twin of the plain function ``fn`` (cached per function)."""
     if not isinstance(fn, types.FunctionType):

@@ -63,8 +63,9 @@ def print_(*args, sep=" ", end="\n", file=None, flush=False):
     stream.flush()
     line = tf.strings.join([_text(a) for a in args], separator=sep if sep is not None else " ")
     # PrintV2 writes its string input as is (tf.print would quote string tensors).
-    return tf.raw_ops.PrintV2(input=line, output_stream=target,
-                              end=end if end is not None else "\n")
+    # Stateful, so tf.function runs it in program order without a return value.
+    tf.raw_ops.PrintV2(input=line, output_stream=target, end=end if end is not None else "\n")
+    return None
 
 
 def is_staged_any(values):
@@ -90,4 +91,5 @@ def assert_(test, message=None):
         test = tf.cast(test, tf.bool)
     if test.shape.rank:
         test = tf.reduce_all(test)
-    return tf.debugging.Assert(test, data, summarize=16)
+    tf.debugging.Assert(test, data, summarize=16)  # stateful: runs in program order
+    return None

@@ -143,6 +143,14 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
                 raise Respec(index, Slot("list", element=element),
                              note=f"list {shown} is accumulated in a TensorArray")
             return
+        if not loop:
+            hint = ("return the same kind of value on every path (e.g. a tensor of one "
+                    "dtype)" if name.startswith("retval_") else
+                    f"give {shown} a tensor value of one dtype in both branches")
+            raise StagingError(
+                f"{shown} is {_kind_text(slot.value)} in one branch of {where} and "
+                f"{_kind_text(new)} in the other; a graph conditional must produce the "
+                f"same kind of value in both", location=loc_text, hints=(hint,))
         raise StagingError(
             f"{shown} is {_kind_text(slot.value)} before {where} but becomes "
             f"{_kind_text(new)} inside it; graph control flow cannot change a "
@@ -189,6 +197,11 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
         if t.dtype != slot.dtype:
             if slot.from_python:
                 raise Respec(index, dataclasses.replace(slot, dtype=t.dtype, from_python=False))
+            if not loop:
+                raise StagingError(
+                    f"{shown} is a {slot.dtype.name} tensor in one branch of {where} and a "
+                    f"{t.dtype.name} tensor in the other", location=loc_text,
+                    hints=(f"cast one of them, e.g. tf.cast(..., tf.{t.dtype.name})",))
             raise StagingError(
                 f"{shown} changes dtype inside {where}: {slot.dtype.name} before, "
                 f"{t.dtype.name} after",
