@@ -68,6 +68,7 @@ def _tf_if(test, body, orelse, state, names, loc, where):
     loc_text = location_text(loc)
     test = _as_bool_tensor(test, where, loc_text)
     slots = None
+    state = list(state)
 
     def true_fn():
         nonlocal slots
@@ -94,6 +95,10 @@ def _tf_if(test, body, orelse, state, names, loc, where):
             return _unpack(result, slots)
         except Respec as r:
             slots[r.index] = r.slot
+            if r.slot.kind == "list" and isinstance(state[r.index], list):
+                # A list appended to in one branch only: both branches must
+                # see (and return) the same TensorArray-backed list.
+                state[r.index] = GraphList.from_python(state[r.index], r.slot.element)
     raise StagingError(f"could not agree on the types of the variables of {where}",
                        location=loc_text)
 

@@ -222,8 +222,8 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
             raise Respec(index, Slot("list", element=new.element))
         return
     if slot.kind == "nest":
-        if isinstance(slot.value, list) and isinstance(new, list) and \
-                len(new) != len(slot.value):
+        if isinstance(slot.value, list) and (isinstance(new, GraphList) or isinstance(
+                new, list) and len(new) != len(slot.value)):
             element = _element_spec_of(slot.value, name, loc_text) or \
                 _element_spec_of(new, name, loc_text)
             raise Respec(index, Slot("list", element=element),

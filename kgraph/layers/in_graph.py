@@ -1,0 +1,397 @@
+"""In-graph training loops: ``steps_per_execution="epoch"`` and ``"fit"``.
+
+One loop, written as plain Python below (``_train_loop``) and converted by
+kgraph itself, runs epochs ``[start, stop)``: every training step, the metric
+updates, and validation when given. ``"epoch"`` mode calls it once per epoch
+(callbacks act between calls, as in Keras); ``"fit"`` mode calls it once for
+the whole ``fit``. Both modes share one trace: the epoch bounds are tensors.
+
+Separation of concerns:
+
+* ``_train_loop`` / ``_data_loop``: what happens in the graph (converted code);
+* ``StepFunctions``: one Keras step as a nested ``tf.function`` run through
+  ``strategy.run`` (kept as its own function: inlined into a loop body the
+  same step ran 4x slower in our measurements, see docs/benchmarks.md);
+* ``Record``: turns a step's logs into one row of a step-indexed record, which
+  comes back to the host as arrays (per-step loss/metrics for TensorBoard);
+* ``Progress``: the only host round trip inside the loop, every N steps, to
+  move the progress bar (off with ``progress_every=0``, and on TPUs);
+* ``fit_in_graph``: data, callbacks and History on the host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+import keras
+
+import kgraph
+from kgraph.errors import KGraphError
+
+# Callbacks that must act *between* epochs of a running fit: in "fit" mode
+# there is no "between", so they are refused with a clear error.
+_ACTS_BETWEEN_EPOCHS = (
+    keras.callbacks.EarlyStopping,
+    keras.callbacks.ReduceLROnPlateau,
+    keras.callbacks.LearningRateScheduler,
+    keras.callbacks.ModelCheckpoint,
+    keras.callbacks.BackupAndRestore,
+)
+
+
+class Record:
+    """Logs dict <-> a float32 row, with the names fixed up front."""
+
+    def __init__(self, names, stop_on_nan=False):
+        self.names = list(names)
+        self.stop_on_nan = stop_on_nan and "loss" in self.names
+
+    def row(self, logs):
+        missing = [k for k in self.names if k not in logs]
+        if missing:
+            raise KGraphError(f"the step returned logs without {missing}")
+        return tf.stack([tf.cast(tf.reshape(logs[k], []), tf.float32) for k in self.names])
+
+    def zeros(self):
+        return tf.zeros([len(self.names)], tf.float32)
+
+    def is_bad(self, row):
+        return tf.logical_not(tf.math.is_finite(row[self.names.index("loss")]))
+
+    def to_logs(self, row):
+        return {k: float(v) for k, v in zip(self.names, row)}
+
+
+class Progress:
+    """Moves the progress bar from inside the loop, every ``every`` steps."""
+
+    def __init__(self, every, steps, epochs, record, verbose):
+        self.every = every
+        self.steps = steps
+        self.epochs = epochs
+        self.record = record
+        self.verbose = verbose
+        self._bars = {}
+
+    def report(self, epoch, step, row):
+        tf.py_function(self._host_report, [epoch, step, row], [])
+
+    def _host_report(self, epoch, step, row):
+        epoch, step = int(epoch), int(step)
+        bar = self._bars.get(epoch)
+        if bar is None:
+            print(f"Epoch {epoch + 1}/{self.epochs}")
+            bar = keras.utils.Progbar(self.steps, verbose=self.verbose)
+            self._bars[epoch] = bar
+        bar.update(step, values=list(zip(self.record.names, row.numpy().tolist())))
+        sys.stdout.flush()
+
+    def finish(self, epoch, steps_done, row, val_row=None, val_names=()):
+        bar = self._bars.get(epoch)
+        if bar is None:
+            print(f"Epoch {epoch + 1}/{self.epochs}")
+            bar = keras.utils.Progbar(self.steps, verbose=self.verbose)
+            self._bars[epoch] = bar
+        values = list(zip(self.record.names, row))
+        if val_row is not None:
+            values += [(f"val_{k}", v) for k, v in zip(val_names, val_row)]
+        bar.update(steps_done, values=values, finalize=True)
+
+
+# ---------------------------------------------------------------------------
+# The loop itself: plain Python, converted by kgraph.
+
+def _train_loop(train_fn, test_fn, train_data, val_data, start, stop, steps, val_steps,
+                val_freq, record, val_record, reset, progress):
+    step_rows = []
+    epoch_rows = []
+    val_rows = []
+    steps_done = []
+    stopped = False
+    for epoch in range(start, stop):
+        reset()
+        last = record.zeros()
+        done = 0
+        iterator = iter(train_data)
+        for step in range(steps):
+            batch = iterator.get_next_as_optional()
+            if not batch.has_value():
+                break
+            last = record.row(train_fn(batch.get_value()))
+            step_rows.append(last)
+            done += 1
+            if progress.every > 0 and done % progress.every == 0:
+                progress.report(epoch, done, last)
+            if record.stop_on_nan and record.is_bad(last):
+                stopped = True
+                break
+        epoch_rows.append(last)
+        steps_done.append(done)
+        if val_data is not None:
+            val_last = val_record.zeros()
+            if (epoch + 1) % val_freq == 0 and not stopped:
+                reset()
+                val_iterator = iter(val_data)
+                for _ in range(val_steps):
+                    val_batch = val_iterator.get_next_as_optional()
+                    if not val_batch.has_value():
+                        break
+                    val_last = val_record.row(test_fn(val_batch.get_value()))
+            val_rows.append(val_last)
+        if stopped:
+            break
+    vals = kgraph.stack(val_rows) if val_data is not None else None
+    return (kgraph.stack(step_rows), kgraph.stack(epoch_rows), kgraph.stack(steps_done),
+            vals)
+
+
+# ---------------------------------------------------------------------------
+# Host side.
+
+class StepFunctions:
+    """Keras steps as nested tf.functions running on every replica."""
+
+    def __init__(self, model):
+        self.model = model
+        self.strategy = model.distribute_strategy
+        jit = bool(model.jit_compile)
+        self.train = tf.function(self._replicated(model.train_step), autograph=False,
+                                 jit_compile=jit, reduce_retracing=True)
+        self.test = tf.function(self._replicated(model.test_step), autograph=False,
+                                jit_compile=jit, reduce_retracing=True)
+
+    def _replicated(self, step):
+        strategy = self.strategy
+
+        def run(data):
+            outputs = strategy.run(step, args=(data,))
+            return tf.nest.map_structure(lambda v: _first_replica(strategy, v), outputs)
+
+        return run
+
+
+def _first_replica(strategy, value):
+    # Metric results are synchronized across replicas, so any replica's value
+    # is the value (what Keras' "first" reduction does as well).
+    local = strategy.experimental_local_results(value)
+    return local[0]
+
+
+def _to_dataset(x, y, sample_weight, batch_size, shuffle, seed=None):
+    if isinstance(x, tf.data.Dataset):
+        if y is not None:
+            raise ValueError("y must be None when x is a tf.data.Dataset")
+        return x
+    if y is None:
+        data = (x,)
+    elif sample_weight is None:
+        data = (x, y)
+    else:
+        data = (x, y, sample_weight)
+    n = len(tf.nest.flatten(x)[0])
+    ds = tf.data.Dataset.from_tensor_slices(data)
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size or 32).prefetch(tf.data.AUTOTUNE)
+
+
+def _split(x, y, sample_weight, fraction):
+    n = len(tf.nest.flatten(x)[0])
+    cut = int(math.floor(n * (1.0 - fraction)))
+
+    def take(a, lo, hi):
+        return None if a is None else tf.nest.map_structure(lambda t: t[lo:hi], a)
+
+    return ((take(x, 0, cut), take(y, 0, cut), take(sample_weight, 0, cut)),
+            (take(x, cut, n), take(y, cut, n), take(sample_weight, cut, n)))
+
+
+def _cardinality(ds):
+    n = int(ds.cardinality())
+    return None if n < 0 else n
+
+
+def _names_of(step_fn, spec, what):
+    concrete = step_fn.get_concrete_function(spec)
+    out = concrete.structured_outputs
+    if not isinstance(out, dict):
+        raise KGraphError(f"{what} must return a dict of scalar logs (got {type(out).__name__}) "
+                          f"to run in an in-graph loop")
+    return sorted(out)
+
+
+@dataclasses.dataclass
+class InGraphResult:
+    """What one fit call returned, per step and per epoch."""
+    names: list
+    step_rows: np.ndarray        # [total steps, len(names)]
+    epoch_rows: np.ndarray       # [epochs, len(names)]
+    steps_done: np.ndarray       # [epochs]
+    val_names: list
+    val_rows: np.ndarray | None  # [epochs, len(val_names)]
+
+
+class InGraphLoop:
+    """Compiled once per model; runs epochs [start, stop) per call."""
+
+    def __init__(self, model, train_data, val_data, steps, val_steps, val_freq,
+                 progress_every, stop_on_nan, verbose, epochs):
+        self.model = model
+        self.steps_fns = StepFunctions(model)
+        strategy = model.distribute_strategy
+        self.train_data = strategy.experimental_distribute_dataset(train_data)
+        self.val_data = (strategy.experimental_distribute_dataset(val_data)
+                         if val_data is not None else None)
+        with strategy.scope():
+            names = _names_of(self.steps_fns.train, self.train_data.element_spec, "train_step")
+            val_names = (_names_of(self.steps_fns.test, self.val_data.element_spec,
+                                   "test_step") if val_data is not None else [])
+        self.record = Record(names, stop_on_nan)
+        self.val_record = Record(val_names)
+        on_tpu = isinstance(strategy, tf.distribute.TPUStrategy)
+        self.progress = Progress(0 if on_tpu or not verbose else progress_every, steps,
+                                 epochs, self.record, verbose)
+        self.steps = steps
+        self.val_steps = val_steps
+        self.val_freq = val_freq
+        self.calls = 0
+        self._function = kgraph.function(self._run)
+
+    def _reset(self):
+        for metric in self.model.metrics:
+            metric.reset_state()
+
+    def _run(self, start, stop):
+        # Step counts are tensors so that the loops are graph loops, not unrolled.
+        # kgraph never converts its own modules implicitly: convert explicitly.
+        return kgraph.to_graph(_train_loop)(self.steps_fns.train, self.steps_fns.test, self.train_data,
+                           self.val_data, start, stop, tf.constant(self.steps),
+                           tf.constant(self.val_steps),
+                           self.val_freq, self.record, self.val_record, self._reset,
+                           self.progress)
+
+    @property
+    def trace_count(self):
+        return self._function.trace_count
+
+    def run(self, start, stop):
+        self.calls += 1
+        with self.model.distribute_strategy.scope():
+            steps, epochs, done, vals = self._function(tf.constant(start), tf.constant(stop))
+        return InGraphResult(self.record.names, steps.numpy(), epochs.numpy(), done.numpy(),
+                             self.val_record.names,
+                             None if vals is None else vals.numpy())
+
+
+def fit_in_graph(model, mode, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+                 callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
+                 class_weight=None, sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+                 validation_steps=None, validation_batch_size=None, validation_freq=1,
+                 progress_every=None):
+    """``GraphModel.fit`` with ``steps_per_execution`` ``"epoch"`` or ``"fit"``."""
+    if class_weight is not None:
+        raise KGraphError("class_weight is not supported by the in-graph loops",
+                          hints=("weight samples with sample_weight instead",))
+    if not isinstance(validation_freq, int) or validation_freq < 1:
+        raise KGraphError("validation_freq must be a positive int in the in-graph loops")
+    callbacks = list(callbacks or [])
+    if mode == "fit":
+        refused = [type(c).__name__ for c in callbacks if isinstance(c, _ACTS_BETWEEN_EPOCHS)]
+        if refused:
+            raise KGraphError(
+                f"steps_per_execution='fit' runs every epoch in one graph call, so "
+                f"{', '.join(refused)} cannot act between epochs",
+                hints=("use steps_per_execution='epoch': one graph call per epoch, and "
+                       "callbacks act between epochs as usual",))
+    verbose = 1 if verbose == "auto" else int(verbose)
+
+    if validation_split and validation_data is None:
+        if isinstance(x, tf.data.Dataset):
+            raise ValueError("validation_split is not supported for datasets")
+        (x, y, sample_weight), (vx, vy, vw) = _split(x, y, sample_weight, validation_split)
+        validation_data = (vx, vy) if vw is None else (vx, vy, vw)
+    train_ds = _to_dataset(x, y, sample_weight, batch_size, shuffle)
+    val_ds = None
+    if validation_data is not None:
+        if isinstance(validation_data, tf.data.Dataset):
+            val_ds = validation_data
+        else:
+            vx, vy, *vw = validation_data
+            val_ds = _to_dataset(vx, vy, vw[0] if vw else None,
+                                 validation_batch_size or batch_size, False)
+    steps = steps_per_epoch or _cardinality(train_ds)
+    if steps is None:
+        raise KGraphError("the training data has unknown length: pass steps_per_epoch")
+    val_steps = validation_steps or (_cardinality(val_ds) if val_ds is not None else 0) or 0
+    if val_ds is not None and not val_steps:
+        raise KGraphError("the validation data has unknown length: pass validation_steps")
+    every = progress_every if progress_every is not None else max(1, steps // 10)
+
+    stop_on_nan = any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks)
+    key = (id(train_ds), id(val_ds))
+    loop = getattr(model, "_kgraph_loop", None)
+    if loop is None or loop[0] != key:
+        loop = (key, InGraphLoop(model, train_ds, val_ds, steps, val_steps, validation_freq,
+                                 every, stop_on_nan, verbose, epochs))
+        model._kgraph_loop = loop
+    runner = loop[1]
+    runner.progress.epochs = epochs
+
+    cb = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False,
+                                      model=model, verbose=verbose, epochs=epochs,
+                                      steps=steps)
+    model.stop_training = False
+    model.step_records = []
+    cb.on_train_begin()
+    results = []
+    if mode == "fit":
+        cb.on_epoch_begin(initial_epoch)
+        cb.on_train_batch_begin(0)
+        start_time = time.perf_counter()
+        result = runner.run(initial_epoch, epochs)
+        results.append(result)
+        _replay(model, cb, result, initial_epoch, runner, verbose, first_begun=True,
+                seconds=time.perf_counter() - start_time)
+    else:
+        for epoch in range(initial_epoch, epochs):
+            cb.on_epoch_begin(epoch)
+            cb.on_train_batch_begin(0)
+            result = runner.run(epoch, epoch + 1)
+            results.append(result)
+            _replay(model, cb, result, epoch, runner, verbose, first_begun=True)
+            if model.stop_training:
+                break
+    cb.on_train_end(logs=model.history.history and {
+        k: v[-1] for k, v in model.history.history.items()})
+    return model.history
+
+
+def _replay(model, cb, result, first_epoch, runner, verbose, first_begun, seconds=None):
+    """Tell callbacks what happened inside one graph call, epoch by epoch."""
+    offset = 0
+    for i, (row, done) in enumerate(zip(result.epoch_rows, result.steps_done)):
+        epoch = first_epoch + i
+        if i > 0 or not first_begun:
+            cb.on_epoch_begin(epoch)
+        logs = runner.record.to_logs(row)
+        step_rows = result.step_rows[offset:offset + int(done)]
+        model.step_records.append({"epoch": epoch, "names": result.names, "rows": step_rows})
+        offset += int(done)
+        if i == len(result.epoch_rows) - 1:
+            cb.on_train_batch_end(max(int(done) - 1, 0), logs)
+        val_row = None
+        if result.val_rows is not None:
+            val_row = result.val_rows[i]
+            logs.update({f"val_{k}": float(v) for k, v in zip(result.val_names, val_row)})
+        if verbose:
+            runner.progress.finish(epoch, int(done), row, val_row, result.val_names)
+        if runner.record.stop_on_nan and not np.isfinite(logs.get("loss", 0.0)):
+            print(f"Epoch {epoch + 1}: invalid loss, terminating training")
+            model.stop_training = True
+        cb.on_epoch_end(epoch, logs)
