@@ -215,6 +215,10 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
                               f"(it changes across iterations)")
         return
     if slot.kind == "list":
+        if not loop and isinstance(new, list):
+            # The other branch grew this list (a nested cond made it a
+            # GraphList): convert the input list so that both branches agree.
+            raise Respec(index, slot)
         if not isinstance(new, GraphList):
             raise StagingError(f"{shown} is a list accumulated in a TensorArray but becomes "
                                f"{_kind_text(new)} inside {where}", location=loc_text)
