@@ -21,6 +21,7 @@ from kgraph.api import (Function, convert, do_not_convert, explain, function,  #
                         to_code, to_graph)
 from kgraph.errors import (ConversionError, KGraphError, StagingError,  # noqa: E402
                            UnsupportedSyntaxError)
+from kgraph.layers import GraphLayer, GraphModel  # noqa: E402
 from kgraph.operators.lists import set_element_type, stack  # noqa: E402
 
 __version__ = "0.1.0"
@@ -28,5 +29,5 @@ __version__ = "0.1.0"
 __all__ = [
     "function", "to_graph", "convert", "to_code", "explain", "do_not_convert",
     "set_element_type", "stack", "Function", "KGraphError", "ConversionError",
-    "StagingError", "UnsupportedSyntaxError",
+    "StagingError", "UnsupportedSyntaxError", "GraphLayer", "GraphModel",
 ]

@@ -71,6 +71,19 @@ def sample_breaks(n):
     return i
 
 
+def sample_loop_else(xs, n):
+    found = 0
+    while n > 0:
+        n -= 1
+        for x in xs:
+            if x == n:
+                break
+        else:
+            continue
+        found += 1
+    return found
+
+
 def sample_ifexp(x):
     return 1 if x > 0 else 2
 
@@ -107,6 +120,7 @@ CASES = [
     ("sample_return_in_loop", "breaks"),
     ("sample_continues", "continues"),
     ("sample_breaks", "breaks"),
+    ("sample_loop_else", "loop_else"),
     ("sample_ifexp", "ifexp"),
     ("sample_boolean_ops", "boolean_ops"),
     ("sample_control_flow", "control_flow"),

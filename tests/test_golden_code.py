@@ -79,15 +79,32 @@ def sample_continues(n):
     ("sample_breaks", "breaks"): """\
 def sample_breaks(n):
     i = 0
+    broke_1 = False
     break_1 = False
     while not break_1 and i < n:
         if i > 5:
+            broke_1 = True
             break_1 = True
         if not break_1:
             i += 1
-    if not break_1:
+    if not broke_1:
         i = -1
     return i
+""",
+    ("sample_loop_else", "loop_else"): """\
+def sample_loop_else(xs, n):
+    found = 0
+    while n > 0:
+        n -= 1
+        broke_1 = False
+        for x in xs:
+            if x == n:
+                broke_1 = True
+                break
+        if not broke_1:
+            continue
+        found += 1
+    return found
 """,
     ("sample_ifexp", "ifexp"): """\
 def sample_ifexp(x):

@@ -55,23 +55,25 @@ class Facts:
 _CONTROL = (gast.If, gast.While, gast.For)
 
 
-def analyze(fn_node, facts=None):
+def analyze(fn_node, facts=None, head_reads=None):
     """Compute ``Facts`` for every control-flow statement of ``fn_node``.
 
     Nested function definitions are analysed as functions of their own.
+    ``head_reads`` maps ``id(for_node)`` to names its loop reads before every
+    iteration (a lowered ``break`` flag, tested by the loop itself).
     """
     facts = Facts() if facts is None else facts
     if isinstance(fn_node, gast.Lambda):
         return facts
     body = fn_node.body
-    _Liveness(facts).block(body, set())
+    _Liveness(facts, head_reads or {}).block(body, set())
     params = _param_names(fn_node.args)
     _Definite(facts).block(body, set(params))
     for node in gast.walk(fn_node):
         if node is not fn_node and isinstance(node, (gast.FunctionDef,)):
             if node not in _seen_functions(facts):
                 _seen_functions(facts).add(node)
-                analyze(node, facts)
+                analyze(node, facts, head_reads)
     return facts
 
 
@@ -102,8 +104,9 @@ def _param_names(args):
 
 
 class _Liveness:
-    def __init__(self, facts):
+    def __init__(self, facts, head_reads):
         self.facts = facts
+        self.head_reads = head_reads
 
     def block(self, stmts, live_out):
         live = set(live_out)
@@ -131,6 +134,7 @@ class _Liveness:
             self._record(node, live)
             after = self.block(node.orelse, live)
             targets = set(scopes.assigned(node.target))
+            after = after | set(self.head_reads.get(id(node), ()))
             head = set(after)
             while True:
                 new = after | (self.block(node.body, head) - targets)

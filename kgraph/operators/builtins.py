@@ -48,7 +48,10 @@ def _text(value):
 
 
 def print_(*args, sep=" ", end="\n", file=None, flush=False):
-    if not any(tf.is_tensor(a) for a in args):
+    # Inside a graph every print is a graph op, even of Python values only:
+    # Python prints each time the statement runs, not once while tracing.
+    in_graph = not tf.executing_eagerly()
+    if not in_graph and not any(tf.is_tensor(a) for a in args):
         return builtins.print(*args, sep=sep, end=end, file=file, flush=flush)
     stream = sys.stdout if file is None else file
     if stream is sys.stdout:
@@ -58,8 +61,9 @@ def print_(*args, sep=" ", end="\n", file=None, flush=False):
     else:
         raise TypeError("print() of tensors can only go to sys.stdout or sys.stderr "
                         "(the streams a graph can write to)")
-    if is_staged_any(args):
-        record("print", "graph", "prints a symbolic tensor: tf.print", caller_location())
+    if in_graph:
+        record("print", "graph", "inside a graph: a print op runs at every execution",
+               caller_location())
     stream.flush()
     line = tf.strings.join([_text(a) for a in args], separator=sep if sep is not None else " ")
     # PrintV2 writes its string input as is (tf.print would quote string tensors).

@@ -20,7 +20,8 @@ from kgraph.operators import iterables
 from kgraph.operators.lists import GraphList
 from kgraph.operators.staging import (caller_location, describe, is_staged,
                                       location_text, record)
-from kgraph.operators.state import Respec, Slot, decode, encode, slot_for, unify
+from kgraph.operators.state import (Respec, Slot, decode, encode, slot_for, unify,
+                                    unify_all)
 
 _MAX_RESPECS = 16
 
@@ -76,8 +77,7 @@ def _tf_if(test, body, orelse, state, names, loc, where):
         if slots is None:
             slots = [slot_for(v) for v in out]
         else:
-            for i, v in enumerate(out):
-                unify(i, names[i], slots[i], v, where, loc_text)
+            unify_all(out, names, slots, where, loc_text)
         return _pack(out, slots)
 
     def false_fn():
@@ -85,8 +85,7 @@ def _tf_if(test, body, orelse, state, names, loc, where):
             out = tuple(state)
         else:
             out = _check_arity(orelse(*_copy_lists(state)), names, where, loc_text)
-        for i, v in enumerate(out):
-            unify(i, names[i], slots[i], v, where, loc_text)
+        unify_all(out, names, slots, where, loc_text)
         return _pack(out, slots)
 
     for _ in range(_MAX_RESPECS):
@@ -149,12 +148,15 @@ def _as_bool_tensor(test, where, loc_text):
 
 
 def _refuse_unstageable(unstageable, what, loc):
+    """``unstageable`` is ``(keyword, line)`` of a statement a graph cannot run."""
     if unstageable:
+        keyword, line = unstageable
         raise StagingError(
-            f"{what} contains a '{unstageable}' statement, which cannot be staged into a "
-            f"TensorFlow graph",
-            location=location_text(loc),
-            hints=(f"move the '{unstageable}' out of the graph control flow, or make the "
+            f"this '{keyword}' statement is inside {what} (line {loc[1]}); a '{keyword}' "
+            f"cannot be staged into a TensorFlow graph: its except clauses would never see "
+            f"errors raised while the graph runs",
+            location=f"{loc[0]}:{line}",
+            hints=(f"move the '{keyword}' out of the graph control flow, or make the "
                    f"condition a Python value",))
 
 

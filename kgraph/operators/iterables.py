@@ -141,8 +141,10 @@ def enumerate_(iterable, start=0):
     if inner is None:
         return builtins.enumerate(iterable, start)
     if isinstance(inner, DatasetIterable):
-        return DatasetIterable(inner.dataset.enumerate(start),
-                               description="enumerate of a tf.data.Dataset")
+        # Indices are int32, like every other index kgraph makes (range, len).
+        indexed = inner.dataset.enumerate(start).map(
+            lambda i, x: (tf.cast(i, tf.int32), x))
+        return DatasetIterable(indexed, description="enumerate of a tf.data.Dataset")
     return Enumerate(inner, start)
 
 

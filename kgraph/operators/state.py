@@ -38,6 +38,20 @@ class Slot:
     from_python: bool = False     # a Python number converted by us
 
 
+class OneBranchError(StagingError):
+    """A variable defined in only one branch of a graph ``if`` and used after it."""
+
+    def __init__(self, shown_names, where, location):
+        self.shown_names = list(shown_names)
+        listed = ", ".join(self.shown_names)
+        plural = len(self.shown_names) > 1
+        super().__init__(
+            f"{listed} {'are' if plural else 'is'} defined in only one branch of {where} "
+            f"and {'are' if plural else 'is'} used after it",
+            location=location,
+            hints=(f"assign {listed} in both branches, or before {where}",))
+
+
 class Respec(Exception):
     """Internal: the trial trace learned better slot specs; build again."""
 
@@ -91,12 +105,12 @@ def encode(value, slot, entry=False):
         if slot.template is None:
             return None
         if isinstance(value, Undefined):  # not returned yet: a placeholder value
-            return tf.nest.map_structure(lambda s: tf.zeros(s.shape, s.dtype), slot.template)
+            return tf.nest.map_structure(placeholder_like, slot.template)
         return tf.nest.map_structure(
             lambda x, s: tf.convert_to_tensor(x, dtype=s.dtype), value, slot.template)
     if slot.kind == "tensor":
         if isinstance(value, Undefined):  # a branch that has not returned yet
-            return tf.zeros(slot.shape, slot.dtype)
+            return placeholder_like(tf.TensorSpec(slot.shape, slot.dtype))
         t = tf.convert_to_tensor(value, dtype=slot.dtype) if is_python_number(value) \
             else value
         if entry and slot.shape is not None and t.shape != slot.shape:
@@ -104,7 +118,7 @@ def encode(value, slot, entry=False):
         return t
     if slot.kind == "nest":
         if isinstance(value, Undefined):
-            return tf.nest.map_structure(lambda x: tf.zeros(x.shape, x.dtype), slot.value)
+            return tf.nest.map_structure(placeholder_like, slot.value)
         return tf.nest.map_structure(
             lambda x: tf.convert_to_tensor(x) if is_python_number(x) else x, value)
     if slot.kind == "list":
@@ -112,6 +126,16 @@ def encode(value, slot, entry=False):
             value = GraphList.from_python(value, slot.element)
         return value.to_flow()
     raise AssertionError(slot.kind)
+
+
+def placeholder_like(like):
+    """Zeros standing for a value that is never observed (a return value not
+    returned yet on this path): same dtype and rank; unknown dims become 0."""
+    if not (tf.is_tensor(like) or isinstance(like, tf.TensorSpec)):
+        like = tf.convert_to_tensor(like)
+    shape = like.shape
+    dims = [0 if d is None else d for d in shape.as_list()] if shape.rank is not None else []
+    return tf.zeros(dims, like.dtype)
 
 
 def decode(encoded, slot):
@@ -161,6 +185,8 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
         if isinstance(new, Undefined):
             return
         if not isinstance(slot.value, _NoReturn):
+            if not loop:
+                raise OneBranchError([shown], where, loc_text)
             raise StagingError(
                 f"{shown} is defined inside {where} but not before it, and is used after it",
                 location=loc_text,
@@ -180,10 +206,7 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
     if isinstance(new, Undefined):
         if isinstance(new, _NoReturn):
             return
-        raise StagingError(
-            f"{shown} is defined in only one branch of {where} and is used after it",
-            location=loc_text,
-            hints=(f"assign {shown} in both branches, or before {where}",))
+        raise OneBranchError([shown], where, loc_text)
     if slot.kind == "tensor":
         if new is None or not (tf.is_tensor(new) or is_python_number(new)):
             raise StagingError(
@@ -233,6 +256,18 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
             raise Respec(index, Slot("list", element=element),
                          note=f"list {shown} is accumulated in a TensorArray")
         return _check_nest(slot.value, new, shown, where, loc_text)
+
+
+def unify_all(values, names, slots, where, loc_text, loop=False):
+    """``unify`` every value; variables defined in one branch only are reported together."""
+    missing = []
+    for i, v in enumerate(values):
+        try:
+            unify(i, names[i], slots[i], v, where, loc_text, loop=loop)
+        except OneBranchError as e:
+            missing.extend(e.shown_names)
+    if missing:
+        raise OneBranchError(missing, where, loc_text)
 
 
 def _fits(actual, invariant):

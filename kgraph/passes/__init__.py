@@ -7,6 +7,9 @@ Ordering constraints (each pass relies on the ones above it):
 * lists       before calls: ``xs.append`` must not become ``kg__.call(xs.append, ...)``.
 * builtins    before calls: ``print``/``range``... are replaced, not wrapped.
 * calls       before the lowering passes, so it sees only the user's calls.
+* loop_else   before returns, continues and breaks: a loop's ``else`` block
+              moves after the loop, where its ``continue``/``break`` belong to
+              the enclosing loop; the breaks it adds are lowered later.
 * returns     before breaks: a return inside a loop is lowered to a flag
               plus a ``break``, which the breaks pass then lowers.
 * continues   before breaks: both guard statements; continue flags are reset
@@ -21,7 +24,8 @@ Ordering constraints (each pass relies on the ones above it):
 from __future__ import annotations
 
 from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, continues,
-                           control_flow, gate, ifexp, lists, returns, undefined)
+                           control_flow, gate, ifexp, lists, loop_else, returns,
+                           undefined)
 
 PIPELINE = (
     gate,
@@ -29,6 +33,7 @@ PIPELINE = (
     lists,
     builtins,
     calls,
+    loop_else,
     returns,
     continues,
     breaks,

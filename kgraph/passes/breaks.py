@@ -2,8 +2,8 @@
 
 A ``while`` loop's test becomes ``not break_N and test``; a ``for`` loop's
 flag is recorded in ``ctx.for_breaks`` for the control-flow pass, which
-passes it to ``for_stmt`` as the loop's extra test. A loop's ``else`` block
-moves after the loop, guarded by ``not break_N`` when the loop can break.
+passes it to ``for_stmt`` as the loop's extra test. (Loop ``else`` blocks
+were already moved out by the loop_else pass.)
 """
 
 from __future__ import annotations
@@ -27,18 +27,9 @@ def run(root, ctx):
                     loop.test)
             else:
                 ctx.for_breaks[id(loop)] = (loop, flag)
-        before = [T.copy_location(T.assign(flag, T.const(False)), loop)] if flag else []
-        after = []
-        if loop.orelse:
-            if flag:
-                after = [T.copy_location(T.if_(T.not_(T.name(flag)), loop.orelse),
-                                         loop.orelse[0])]
-            else:
-                after = loop.orelse
-            loop.orelse = []
-        if before or after:
+        if flag:
             block, index = _position(parents, loop)
-            block[index:index + 1] = before + [loop] + after
+            block[index:index] = [T.copy_location(T.assign(flag, T.const(False)), loop)]
     return root
 
 

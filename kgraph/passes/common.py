@@ -110,7 +110,10 @@ def stmt_lists(node):
 
 def contains(node, predicate, stop=()):
     """True if ``predicate`` holds for a node under ``node``, not entering scopes
-    (functions, lambdas, classes) nor node types in ``stop``."""
+    (functions, lambdas, classes) nor node types in ``stop``. Nothing is under
+    a scope node itself: a nested ``def``'s returns are its own."""
+    if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)):
+        return False
     todo = list(gast.iter_child_nodes(node))
     while todo:
         n = todo.pop()

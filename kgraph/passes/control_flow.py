@@ -25,7 +25,8 @@ _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
 def run(root, ctx):
     if not isinstance(root, gast.FunctionDef):
         return root
-    facts = dataflow.analyze(root)
+    facts = dataflow.analyze(root, head_reads={
+        key: {flag} for key, (_, flag) in ctx.for_breaks.items()})
     _Rewriter(ctx, facts).function(root)
     return root
 
@@ -87,9 +88,13 @@ class _Rewriter:
         return decls
 
     def _unstageable(self, nodes):
+        """``('try', line)`` for the first try statement in ``nodes``, else None."""
         for n in nodes:
-            if contains(n, lambda x: isinstance(x, gast.Try)) or isinstance(n, gast.Try):
-                return "try"
+            if isinstance(n, gast.Try):
+                return T.tuple_([T.const("try"), T.const(n.lineno)])
+            for inner in gast.walk(n):
+                if isinstance(inner, gast.Try):
+                    return T.tuple_([T.const("try"), T.const(inner.lineno)])
         return None
 
     def _def(self, name, params, body, returns, like, modified):
@@ -121,7 +126,7 @@ class _Rewriter:
         keywords = {}
         unstageable = self._unstageable(node.body + node.orelse)
         if unstageable:
-            keywords["unstageable"] = T.const(unstageable)
+            keywords["unstageable"] = unstageable
         call = T.call("if_stmt", [node.test, T.name(body_name), else_ref,
                                   T.tuple_(params), T.str_tuple(params)], keywords)
         stmts.append(T.assign(list(outputs), call) if outputs else T.expr_stmt(call))
@@ -147,7 +152,7 @@ class _Rewriter:
         keywords = {}
         unstageable = self._unstageable(node.body)
         if unstageable:
-            keywords["unstageable"] = T.const(unstageable)
+            keywords["unstageable"] = unstageable
         call = T.call("while_stmt", [T.name(test_name), T.name(body_name), T.tuple_(state),
                                      T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
@@ -174,7 +179,7 @@ class _Rewriter:
             keywords["extra_test"] = T.name(test_name)
         unstageable = self._unstageable(node.body)
         if unstageable:
-            keywords["unstageable"] = T.const(unstageable)
+            keywords["unstageable"] = unstageable
         call = T.call("for_stmt", [node.iter, T.name(body_name), T.tuple_(state),
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))

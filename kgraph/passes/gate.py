@@ -18,9 +18,10 @@ def run(root, ctx):
     # Generators: the root may not be one; nested generator functions are left as
     # plain Python (their bodies are not converted).
     for fn in function_scopes(root, ctx):
-        if _is_generator(fn):
+        found = _is_generator(fn)
+        if found is not None:
             if fn is root:
-                raise ctx.error(fn, f"'{fn.name}' is a generator (it uses yield); "
+                raise ctx.error(found, f"'{fn.name}' is a generator (it uses yield); "
                                     "generators cannot be converted into graphs",
                                 hints=("return a list (kgraph.stack it) instead of "
                                        "yielding", "or mark it @kgraph.do_not_convert"))
@@ -29,13 +30,14 @@ def run(root, ctx):
 
 
 def _is_generator(fn):
-    todo = list(fn.body)
+    """The first yield of ``fn`` (not of nested functions), or None."""
+    todo = list(reversed(fn.body))
     while todo:
         n = todo.pop()
         if isinstance(n, (gast.Yield, gast.YieldFrom)):
-            return True
+            return n
         if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda,
                           gast.ClassDef)):
             continue
-        todo.extend(gast.iter_child_nodes(n))
-    return False
+        todo.extend(reversed(list(gast.iter_child_nodes(n))))
+    return None

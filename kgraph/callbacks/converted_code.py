@@ -1,0 +1,430 @@
+"""``ConvertedCode``: the code kgraph generated for a model, in TensorBoard.
+
+For every function kgraph converted for the model, one entry on the Text
+dashboard: the original source and the generated code as Markdown code
+blocks, one after the other, then the ``explain()`` table (per statement:
+graph or Python, and why) when a trace of the function was seen.
+
+Which functions belong to the model (one rule, three sources):
+
+1. **Reachable code.** The methods of the classes of the model and of every
+   layer reachable from it (``model.layers`` and public attributes, through
+   lists and dicts), following kgraph's and ``functools.wraps``' wrappers to
+   the user's function; then, transitively, the functions, classes and
+   ``kgraph.function`` objects those methods name as globals (also
+   ``module.name``) or closure variables. Only user code counts, by the
+   converter's own rule (``kgraph.convert.policy.is_user_file``). Every
+   conversion of one of these functions is shown.
+2. **Traced code.** While the fit runs, a recorder is installed with
+   ``kgraph.context.tracing``: every function the converter was asked for
+   while this model's steps were traced is shown (helpers passed as
+   arguments, methods of objects that are not layers...), and the decisions
+   recorded fill the ``explain`` tables.
+3. **The in-graph loop.** When the fit ran with ``steps_per_execution="epoch"``
+   or ``"fit"`` (``model.step_records`` grew), kgraph's converted training loop
+   (``kgraph/layers/in_graph.py``) is shown too.
+
+Conversions of other models in the same process are not shown (unless the two
+share code). Functions nothing traced during the fit get no ``explain`` table:
+the in-graph loops trace the steps before training begins, so pass ``data=``
+(a batch source) and ConvertedCode traces ``model.train_step`` once itself.
+
+Entries are written after the first training call (when the steps have been
+traced), then for functions first converted later (validation steps: at the
+end of each epoch, and at the end of training). Tags are ``code/<qualname>``
+(``code/<qualname>@<file>:<line>`` when two shown functions share a qualified
+name). Each entry is written once per log directory: the event files already
+there are read (so a re-run, in this process or another, adds nothing); when a
+function's source or generated code changed, the new version is written at
+the next step of the same tag.
+
+``write_graph=True`` writes the op graph of the converted training step to
+the Graphs dashboard: with ``data=``, ``tf.summary.graph`` of the concrete
+function of ``tf.function(model.train_step)`` for one batch; without,
+``tf.summary.trace_export`` of the first training call (tag
+``graph/train_function``: every function that call ran). Once per log
+directory.
+"""
+
+from __future__ import annotations
+
+import dis
+import functools
+import os
+import re
+import types
+import warnings
+
+import tensorflow as tf
+
+import keras
+
+from kgraph.api import Function
+from kgraph.callbacks import _common
+from kgraph.convert import api_impl, policy
+from kgraph.report import Report
+
+_ORIGINAL = "__kgraph_original__"   # kgraph.layers._convert_methods.ORIGINAL
+_MAX_FUNCTIONS = 5000
+_TRACE_TAG = "graph/train_function"
+_GRAPH_KEY = "__graph__"
+
+
+# ---------------------------------------------------------------------------
+# Which conversions belong to the model.
+
+def _realpath(filename):
+    return filename if filename.startswith("<") else os.path.realpath(filename)
+
+
+def _is_user_function(fn):
+    return isinstance(fn, types.FunctionType) and policy.is_user_file(fn.__code__.co_filename)
+
+
+def _functions_behind(obj):
+    """The plain functions behind a class attribute or a named object,
+    following wrappers (kgraph's, functools.wraps', kgraph.function)."""
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    if isinstance(obj, property):
+        out = []
+        for accessor in (obj.fget, obj.fset, obj.fdel):
+            out.extend(_functions_behind(accessor))
+        return out
+    if isinstance(obj, Function):
+        obj = obj.python_function
+    if isinstance(obj, types.MethodType):
+        obj = obj.__func__
+    if isinstance(obj, functools.partial):
+        obj = obj.func
+    out, seen = [], set()
+    while obj is not None and id(obj) not in seen:
+        seen.add(id(obj))
+        if isinstance(obj, types.FunctionType):
+            out.append(obj)
+        obj = getattr(obj, _ORIGINAL, None) or getattr(obj, "__wrapped__", None)
+    return out
+
+
+def _reachable_layers(model):
+    layers, seen = [], set()
+    todo = [(model, 0)]
+    while todo:
+        obj, depth = todo.pop()
+        if id(obj) in seen or depth > 50:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, keras.layers.Layer):
+            layers.append(obj)
+            children = list(getattr(obj, "layers", None) or ()) if isinstance(
+                obj, keras.Model) else []
+            children += [v for k, v in vars(obj).items() if not k.startswith("_")]
+            todo.extend((c, depth + 1) for c in children)
+        elif isinstance(obj, (list, tuple)):
+            todo.extend((c, depth + 1) for c in obj)
+        elif isinstance(obj, dict):
+            todo.extend((c, depth + 1) for c in obj.values())
+    return layers
+
+
+def _user_classes(klass):
+    for k in klass.__mro__:
+        module = getattr(k, "__module__", "") or ""
+        if module.split(".")[0] in ("builtins", "keras", "tensorflow", "tf_keras", "kgraph"):
+            continue
+        yield k
+
+
+def _code_objects(code):
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        yield c
+        todo.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+
+
+def _named_objects(fn):
+    """Objects ``fn`` names as globals (and ``module.attr``) or closure variables."""
+    found = []
+    missing = object()
+    for code in _code_objects(fn.__code__):
+        module = None
+        for ins in dis.get_instructions(code):
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                obj = fn.__globals__.get(ins.argval, missing)
+                module = None
+                if isinstance(obj, types.ModuleType):
+                    if policy.is_user_file(getattr(obj, "__file__", None) or "<builtin>"):
+                        module = obj
+                elif obj is not missing:
+                    found.append(obj)
+            elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and module is not None:
+                obj = getattr(module, ins.argval, missing)
+                if obj is not missing:
+                    found.append(obj)
+                module = None
+            else:
+                module = None
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            found.append(cell.cell_contents)
+        except ValueError:
+            pass
+    return found
+
+
+def reachable_functions(model):
+    """User functions reachable from ``model`` (rule 1 of the module doc),
+    and the ``kgraph.function`` objects met on the way."""
+    functions, seen, kgraph_functions = [], set(), []
+    todo = []
+    for layer in _reachable_layers(model):
+        for klass in _user_classes(type(layer)):
+            for attr in vars(klass).values():
+                todo.extend(_functions_behind(attr))
+    seen_classes = set()
+    while todo and len(functions) < _MAX_FUNCTIONS:
+        fn = todo.pop(0)
+        if id(fn) in seen or not _is_user_function(fn):
+            continue
+        seen.add(id(fn))
+        functions.append(fn)
+        for obj in _named_objects(fn):
+            if isinstance(obj, Function):
+                kgraph_functions.append(obj)
+            if isinstance(obj, type):
+                if id(obj) in seen_classes:
+                    continue
+                seen_classes.add(id(obj))
+                for klass in _user_classes(obj):
+                    for attr in vars(klass).values():
+                        todo.extend(_functions_behind(attr))
+            else:
+                todo.extend(_functions_behind(obj))
+    return functions, kgraph_functions
+
+
+def model_conversions(model, traced_qualnames=(), in_graph=False):
+    """The kgraph conversions that belong to ``model`` (see the module doc),
+    sorted by file and line; plus the ``kgraph.function`` objects reachable
+    from it (whose ``reports`` hold recorded decisions)."""
+    conversions = api_impl.conversions()
+    by_key = {}
+    for conv in conversions:
+        by_key.setdefault((_realpath(conv.filename), conv.qualname), []).append(conv)
+    functions, kgraph_functions = reachable_functions(model)
+    chosen = {}
+    for fn in functions:
+        key = (_realpath(fn.__code__.co_filename), fn.__qualname__)
+        for conv in by_key.get(key, ()):
+            chosen[id(conv)] = conv
+    traced = set(traced_qualnames)
+    for conv in conversions:
+        if conv.qualname in traced or (in_graph and _is_loop_code(conv)):
+            chosen[id(conv)] = conv
+    ordered = sorted(chosen.values(), key=lambda c: (c.filename, c.code.co_firstlineno))
+    return ordered, kgraph_functions
+
+
+def _line_range(conv):
+    lines = conv.original_source.splitlines() or [""]
+    def_index = next((i for i, line in enumerate(lines)
+                      if line.lstrip().startswith(("def ", "async def "))), 0)
+    start = conv.code.co_firstlineno - def_index
+    return start, start + len(lines)
+
+
+def _is_loop_code(conv):
+    from kgraph.layers import in_graph as _loop_module
+    return _realpath(conv.filename) == _realpath(_loop_module.__file__)
+
+
+def decisions_for(conv, decisions):
+    start, stop = _line_range(conv)
+    path = _realpath(conv.filename)
+    return [d for d in decisions
+            if start <= d.lineno < stop and _realpath(d.filename) == path]
+
+
+def source_key(conv):
+    return _common.text_key(conv.original_source + "\n\x00\n" + conv.generated_source)
+
+
+def _fence(text):
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def entry_markdown(conv, decisions, traced, in_graph_loop=False):
+    """The Text dashboard entry of one conversion."""
+    start, _ = _line_range(conv)
+    parts = [f"**`{conv.qualname}`** · `{conv.filename}:{start}` · "
+             f"converted in {conv.seconds * 1e3:.1f} ms", ""]
+    for title, text in (("Original source", conv.original_source.rstrip("\n")),
+                        ("Generated by kgraph", conv.generated_source.rstrip("\n"))):
+        fence = _fence(text)
+        parts += [f"**{title}**", "", f"{fence}python", text, fence, ""]
+    parts.append("**explain**: which statements became graph control flow, which stayed "
+                 "Python, and why")
+    parts.append("")
+    if decisions:
+        report = Report(conv.qualname, decisions, [], conv.generated_source)
+        parts.append(report.to_markdown())
+    elif traced:
+        parts.append("_Traced: no control-flow statement of this function ran._")
+    elif in_graph_loop:
+        parts.append("_kgraph's in-graph loop is traced by its own `kgraph.function`, whose "
+                     "decisions callbacks cannot see yet._")
+    else:
+        parts.append("_No trace of this function was seen during training (in-graph loops "
+                     "trace their steps before training begins): pass `data=` to "
+                     "`ConvertedCode`, or run `kgraph.explain(fn, *args)`._")
+    parts += ["", f"<!-- {_common.SHA_MARK} {source_key(conv)} -->"]
+    return "\n".join(parts)
+
+
+def assign_tags(convs):
+    """``code/<qualname>``, made unique with ``@<file>:<line>`` where needed."""
+    counts = {}
+    for conv in convs:
+        counts[conv.qualname] = counts.get(conv.qualname, 0) + 1
+    tags = {}
+    for conv in convs:
+        tag = f"code/{conv.qualname}"
+        if counts[conv.qualname] > 1:
+            tag += f"@{os.path.basename(conv.filename)}:{_line_range(conv)[0]}"
+        tags[id(conv)] = tag
+    return tags
+
+
+# ---------------------------------------------------------------------------
+
+class ConvertedCode(keras.callbacks.Callback):
+    """Writes the code kgraph converted for the model to TensorBoard's Text
+    dashboard (and, with ``write_graph=True``, the training step's op graph to
+    the Graphs dashboard).
+
+    Args:
+        log_dir: the TensorBoard log directory.
+        write_graph: also write the op graph of the converted training step.
+        data: optional batch source (a ``tf.data.Dataset`` of batches, or
+            ``(x, y)`` arrays): ConvertedCode traces ``model.train_step`` on its
+            first batch for the ``explain`` tables and the graph.
+        batch_size: batch size for array ``data`` (default 32).
+        run: the run (subdirectory of ``log_dir``) written to.
+    """
+
+    def __init__(self, log_dir, write_graph=False, data=None, batch_size=None, run="kgraph"):
+        super().__init__()
+        self.log_dir = os.fspath(log_dir)
+        self.write_graph = write_graph
+        self.data = data
+        self.batch_size = batch_size
+        self.run_dir = os.path.join(self.log_dir, run) if run else self.log_dir
+        self.written = {}         # tag -> step, what this callback wrote
+        self._decisions = []
+        self._decision_set = set()
+        self._traced = set()
+        self._watcher = _common.InGraphWatcher()
+        self._writer = None
+        self._recorder = None
+        self._first_call_done = False
+        self._tracing = False
+
+    # -- Keras hooks -------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self._writer = _common.acquire_writer(self.run_dir)
+        self._index = _common.log_index(self.run_dir)
+        self._recorder = _common.start_recording()
+        self._watcher.begin(self.model)
+        self._first_call_done = False
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (not self._first_call_done and self.write_graph and self.data is None
+                and not self._index.has(_TRACE_TAG) and not self._index.has(_GRAPH_KEY)):
+            tf.summary.trace_on(graph=True, profiler=False)
+            self._tracing = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._first_call_done:
+            return
+        self._first_call_done = True
+        if self._tracing:
+            self._tracing = False
+            with self._writer.as_default():
+                tf.summary.trace_export(name=_TRACE_TAG, step=0)
+            self._index.add(_TRACE_TAG, "trace", 0)
+        if self.data is not None:
+            self._trace_step()
+        self.write_new()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.write_new()
+
+    def on_train_end(self, logs=None):
+        if self._tracing:   # no batch ended (empty data): leave nothing switched on
+            tf.summary.trace_off()
+            self._tracing = False
+        self.write_new()
+        _common.stop_recording()
+        self._recorder = None
+        _common.release_writer(self.run_dir)
+        self._writer = None
+
+    # -- work --------------------------------------------------------------
+
+    def _trace_step(self):
+        """Trace model.train_step on one batch of ``data`` (decisions, graph)."""
+        try:
+            batch = _common.take_batches(self.data, self.batch_size, 1)[0]
+            step = tf.function(self.model.train_step, autograph=False)
+            with self.model.distribute_strategy.scope():
+                concrete = step.get_concrete_function(_common.spec_of(batch))
+        except Exception as e:  # noqa: BLE001 - the text entries do not depend on it
+            warnings.warn(f"kgraph.callbacks.ConvertedCode: could not trace "
+                          f"model.train_step on the data given: {type(e).__name__}: {e}",
+                          stacklevel=2)
+            return
+        if self.write_graph and not self._index.has(_GRAPH_KEY):
+            with self._writer.as_default():
+                tf.summary.graph(concrete.graph)
+            self._index.add(_GRAPH_KEY, "graph_def", 0)
+
+    def _collect_decisions(self, kgraph_functions=()):
+        sources = [self._recorder] if self._recorder is not None else []
+        for f in kgraph_functions:
+            sources.extend(f.reports)
+        for source in sources:
+            self._traced.update(source.converted)
+            for d in source.decisions:
+                if d not in self._decision_set:
+                    self._decision_set.add(d)
+                    self._decisions.append(d)
+
+    def write_new(self):
+        """Write the entries not yet in the log directory; returns their tags."""
+        if self._writer is None:
+            return []
+        self._watcher.poll()
+        self._collect_decisions()
+        convs, kgraph_functions = model_conversions(self.model, self._traced,
+                                                    self._watcher.in_graph)
+        self._collect_decisions(kgraph_functions)
+        tags = assign_tags(convs)
+        new = []
+        with self._writer.as_default():
+            for conv in convs:
+                tag, key = tags[id(conv)], source_key(conv)
+                if self._index.has(tag, key):
+                    continue
+                step = self._index.next_step(tag)
+                text = entry_markdown(conv, decisions_for(conv, self._decisions),
+                                      conv.qualname in self._traced, _is_loop_code(conv))
+                tf.summary.text(tag, text, step=step)
+                self._index.add(tag, key, step)
+                self.written[tag] = step
+                new.append(tag)
+        if new:
+            self._writer.flush()
+        return new

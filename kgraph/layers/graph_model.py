@@ -1,0 +1,175 @@
+"""kgraph.GraphModel: a Keras model whose ``call`` and custom steps are plain
+Python control flow.
+
+Keras 3's TensorFlow trainer wraps its step functions in
+``tf.autograph.experimental.do_not_convert`` and traces them with
+``tf.function(...)`` (AutoGraph never runs), calling ``self.train_step(data)``,
+``self.test_step(data)`` and ``self.predict_step(data)`` from inside. A
+subclass of ``GraphModel`` has those methods (and ``call``), where it defines
+them, replaced by wrappers that run kgraph's converted version: Keras calls
+them as before, and ``if loss > threshold:`` or ``for i in range(k):`` on
+tensors becomes graph control flow in the step Keras traces. Keras' own
+default steps are left alone (they call the converted ``call`` through
+``self(x)``).
+
+When Keras traces a step for XLA (``compile(jit_compile=True)``), the
+converter is told so (see ``_convert_methods.converting_method``).
+
+``steps_per_execution``: Keras' integers keep their meaning (one graph call
+runs that many steps). The in-graph training loops ``"epoch"`` (an epoch per
+graph call) and ``"fit"`` (the whole ``fit`` in one graph call) are accepted
+by ``compile`` and ``fit`` and dispatched to ``_fit_in_graph``, which is not
+implemented yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import keras
+# Private seam (no public name): the class of functional models. Keras itself
+# injects it into a Model subclass built with inputs/outputs; see
+# _inject_functional. tests/test_layers.py checks it is still that class.
+from keras.src.models.functional import Functional
+
+from kgraph.layers import _convert_methods
+
+CONVERTED_METHODS = ("call", "train_step", "test_step", "predict_step")
+IN_GRAPH_LOOPS = ("epoch", "fit")
+
+
+def validate_steps_per_execution(value):
+    """``value`` as GraphModel understands it: a positive int (Keras' own
+    multi-step execution) or one of ``IN_GRAPH_LOOPS``; else ValueError."""
+    if isinstance(value, str):
+        if value in IN_GRAPH_LOOPS:
+            return value
+        raise ValueError(f"steps_per_execution={value!r}: expected a positive int or one of "
+                         f"{', '.join(repr(m) for m in IN_GRAPH_LOOPS)}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"steps_per_execution={value!r}: expected a positive int or one of "
+                         f"{', '.join(repr(m) for m in IN_GRAPH_LOOPS)}")
+    return int(value)
+
+
+def _functional_init_arguments(args, kwargs):
+    """Keras' rule for "called with inputs and outputs" (keras.Model.__new__)."""
+    return (len(args) == 2 or (len(args) == 1 and "outputs" in kwargs)
+            or ("inputs" in kwargs and "outputs" in kwargs))
+
+
+@keras.saving.register_keras_serializable(package="kgraph")
+class GraphModel(keras.Model):
+    """A ``keras.Model`` whose subclass's ``call``, ``train_step``,
+    ``test_step`` and ``predict_step`` kgraph converts.
+
+    Subclass it exactly like ``keras.Model``::
+
+        class Thresholded(kgraph.GraphModel):
+            def train_step(self, data):
+                x, y = data
+                with tf.GradientTape() as tape:
+                    loss = self.compute_loss(x, y, self(x, training=True))
+                if loss > 0.1:
+                    grads = tape.gradient(loss, self.trainable_variables)
+                    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+                ...
+    """
+
+    def __new__(cls, *args, **kwargs):
+        # Functional construction, ``MyModel(inputs, outputs)``: Keras'
+        # Model.__init__ would rewrite the bases of every class between
+        # MyModel and keras.Model to put Functional in, GraphModel included,
+        # which would break every later subclassed GraphModel. Do that rewrite
+        # here with FunctionalGraphModel in GraphModel's place; Keras' own
+        # rewrite then never runs (Functional.__init__ is reached through the
+        # MRO and calls Model.__init__ without inputs/outputs).
+        if _functional_init_arguments(args, kwargs) and not issubclass(cls, Functional):
+            cls = _inject_functional(cls)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _convert_methods.install(cls, CONVERTED_METHODS)
+
+    # -- steps_per_execution -------------------------------------------------
+    # Keras' compile() stores its argument with a plain attribute assignment
+    # (``self.steps_per_execution = ...``) and its loops read that attribute as
+    # an int. The property validates at compile time, remembers an in-graph
+    # loop mode, and shows Keras' loops 1 for such a mode. The compile config
+    # (what model.save stores) keeps the argument, so the mode round-trips.
+
+    @property
+    def steps_per_execution(self):
+        value = self.__dict__.get("_kgraph_steps_per_execution", 1)
+        return 1 if isinstance(value, str) else value
+
+    @steps_per_execution.setter
+    def steps_per_execution(self, value):
+        self.__dict__["_kgraph_steps_per_execution"] = validate_steps_per_execution(value)
+
+    @property
+    def in_graph_loop(self):
+        """``"epoch"`` or ``"fit"`` when compiled for an in-graph training loop, else None."""
+        value = self.__dict__.get("_kgraph_steps_per_execution", 1)
+        return value if isinstance(value, str) else None
+
+    def fit(self, *args, steps_per_execution=None, **kwargs):
+        """``keras.Model.fit``, plus ``steps_per_execution`` for this call only
+        (a positive int, ``"epoch"`` or ``"fit"``; default: compile's value)."""
+        if steps_per_execution is None:
+            mode = self.in_graph_loop or self.steps_per_execution
+        else:
+            mode = validate_steps_per_execution(steps_per_execution)
+        if isinstance(mode, str):
+            return self._fit_in_graph(mode, *args, **kwargs)
+        with self._keras_steps_per_execution(mode):
+            return super().fit(*args, **kwargs)
+
+    def _fit_in_graph(self, mode, *args, **kwargs):
+        raise NotImplementedError(
+            f"GraphModel.fit with steps_per_execution={mode!r} (the in-graph training loop) "
+            "is not implemented yet; use an int steps_per_execution (Keras' own multi-step "
+            "execution) meanwhile")
+
+    @contextlib.contextmanager
+    def _keras_steps_per_execution(self, n):
+        """Run Keras' loops with ``n`` steps per execution, then restore."""
+        saved = self.__dict__.get("_kgraph_steps_per_execution", 1)
+        if n == self.steps_per_execution:
+            yield
+            return
+        self.steps_per_execution = n
+        self._reset_step_functions()
+        try:
+            yield
+        finally:
+            self.steps_per_execution = saved
+            self._reset_step_functions()
+
+    def _reset_step_functions(self):
+        # Keras' compile() does the same: its step functions read
+        # steps_per_execution when they are traced.
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
+
+
+@keras.saving.register_keras_serializable(package="kgraph")
+class FunctionalGraphModel(GraphModel, Functional):
+    """What ``kgraph.GraphModel(inputs, outputs)`` builds: a functional model
+    with GraphModel's methods (as ``keras.Model(inputs, outputs)`` builds a
+    Functional)."""
+
+
+def _inject_functional(cls):
+    """Keras' ``inject_functional_model_class``, with FunctionalGraphModel
+    for GraphModel: the user's classes get Functional in their hierarchy (as
+    Keras does it), GraphModel itself is never rewritten."""
+    if cls is GraphModel:
+        return FunctionalGraphModel
+    if not issubclass(cls, GraphModel) or issubclass(cls, Functional):
+        return cls
+    cls.__bases__ = tuple(_inject_functional(base) for base in cls.__bases__)
+    return cls
