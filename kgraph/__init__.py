@@ -23,6 +23,7 @@ from kgraph.errors import (ConversionError, KGraphError, StagingError,  # noqa: 
                            UnsupportedSyntaxError)
 from kgraph.layers import GraphLayer, GraphModel  # noqa: E402
 from kgraph.operators.lists import set_element_type, stack  # noqa: E402
+from kgraph import callbacks  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

@@ -31,7 +31,13 @@ def _plain(fn):
     """(function, bound self or None) behind whatever the user passed."""
     if isinstance(fn, Function):
         return _plain(fn.python_function)
+    original = getattr(fn, "__kgraph_original__", None)   # a GraphLayer's wrapped method
+    if original is not None:
+        return original, None
     if isinstance(fn, types.MethodType):
+        inner = getattr(fn.__func__, "__kgraph_original__", None)
+        if inner is not None:
+            return inner, fn.__self__
         return fn.__func__, fn.__self__
     if isinstance(fn, types.FunctionType):
         return fn, None

@@ -29,15 +29,20 @@ class Recorder:
         self.decisions = []
         self._seen = set()
         self.converted = []
+        self.parent = None
 
     def note_converted(self, qualname):
         if qualname not in self.converted:
             self.converted.append(qualname)
+        if self.parent is not None:
+            self.parent.note_converted(qualname)
 
     def add(self, decision):
         if decision not in self._seen:
             self._seen.add(decision)
             self.decisions.append(decision)
+        if self.parent is not None:
+            self.parent.add(decision)
 
 
 class Report:

@@ -84,6 +84,13 @@ def sample_loop_else(xs, n):
     return found
 
 
+def sample_named_exprs(n):
+    steps = 0
+    while (n := n // 2) > 0:
+        steps += 1
+    return steps
+
+
 def sample_ifexp(x):
     return 1 if x > 0 else 2
 
@@ -121,6 +128,7 @@ CASES = [
     ("sample_continues", "continues"),
     ("sample_breaks", "breaks"),
     ("sample_loop_else", "loop_else"),
+    ("sample_named_exprs", "named_exprs"),
     ("sample_ifexp", "ifexp"),
     ("sample_boolean_ops", "boolean_ops"),
     ("sample_control_flow", "control_flow"),

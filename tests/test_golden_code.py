@@ -11,9 +11,9 @@ from kgraph.convert.api_impl import partial_source
 EXPECTED = {
     ("sample_asserts", "asserts"): """\
 def sample_asserts(x):
-    kg__.assert_(x > 0, lambda: 'x must be positive')
-    kg__.assert_(x < 10)
-    return x
+    with kg__.assert_(x > 0, lambda: 'x must be positive'):
+        with kg__.assert_(x < 10):
+            return x
 """,
     ("sample_lists", "lists"): """\
 def sample_lists(n):
@@ -105,6 +105,15 @@ def sample_loop_else(xs, n):
             continue
         found += 1
     return found
+""",
+    ("sample_named_exprs", "named_exprs"): """\
+def sample_named_exprs(n):
+    steps = 0
+    while True:
+        if not (n := (n // 2)) > 0:
+            break
+        steps += 1
+    return steps
 """,
     ("sample_ifexp", "ifexp"): """\
 def sample_ifexp(x):

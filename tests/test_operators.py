@@ -229,6 +229,21 @@ def test_print_graph_path_matches_python_text(capfd):
     assert capfd.readouterr().out == "v: 3 True 2.5\nv: -1 False 1.0\n"
 
 
+@pytest.mark.parametrize("value", [
+    1e6, 2.5e6, 12345678.0, 123456784.0, 12345.678, 0.1, 1.0, 0.0, -2.5, 1e-5, 1e16, 1.5e17,
+    0.001, 1e-4, 123456.7, 1 / 3, 2.5e-7, 99999999.0, float("inf"), float("-inf"),
+    float("nan")])
+def test_float_printing_is_pythons_shortest_repr(value):
+    import numpy as np
+    from kgraph.operators.builtins import _format_float
+
+    # float64: exactly Python's repr; float32: Python's layout of the shortest
+    # digits that identify the float32 value (NumPy computes those digits).
+    assert _format_float(tf.constant(value, tf.float64)).numpy().decode() == repr(value)
+    expected32 = repr(float(np.format_float_scientific(np.float32(value), unique=True)))
+    assert _format_float(tf.constant(value, tf.float32)).numpy().decode() == expected32
+
+
 def test_assert_python_path():
     kg.assert_(True, lambda: "no")
     with pytest.raises(AssertionError, match="boom"):
@@ -236,8 +251,12 @@ def test_assert_python_path():
 
 
 def test_assert_graph_path_raises_at_run_time():
-    f = tf.function(lambda x: kg.assert_(x > 0, lambda: "positive please"), autograph=False)
-    f(tf.constant(1))
+    @tf.function(autograph=False)
+    def f(x):
+        with kg.assert_(x > 0, lambda: "positive please"):
+            return x + 1   # gated by the assertion
+
+    assert int(f(tf.constant(1))) == 2
     with pytest.raises(tf.errors.InvalidArgumentError, match="positive please"):
         f(tf.constant(-1))
 

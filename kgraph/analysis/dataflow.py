@@ -145,8 +145,24 @@ class _Liveness:
             return head | scopes.reads(node.iter)
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
             return (live - {node.name}) | scopes.reads(node)
-        if isinstance(node, (gast.Try, gast.With, gast.AsyncWith, gast.AsyncFor)):
-            # Not lowered by kgraph's passes: be conservative, kill nothing.
+        if isinstance(node, gast.With):
+            # The body runs once, straight through, after the `as` targets are bound.
+            inner = self.block(node.body, live)
+            for item in node.items:
+                if item.optional_vars is not None:
+                    inner = inner - set(scopes.assigned(item.optional_vars))
+            return inner | scopes.reads([i.context_expr for i in node.items])
+        if isinstance(node, gast.Try):
+            # An exception may leave the body anywhere: what the handlers need
+            # is live throughout the body.
+            after = self.block(node.finalbody, live)
+            handlers = set()
+            for h in node.handlers:
+                handlers |= self.block(h.body, after)
+            exit_ = self.block(node.orelse, after) | handlers
+            return self.block(node.body, exit_) | handlers | scopes.reads(
+                [h.type for h in node.handlers if h.type is not None])
+        if isinstance(node, (gast.AsyncWith, gast.AsyncFor)):
             return live | scopes.reads(node)
         if isinstance(node, gast.AugAssign):
             return live | scopes.reads(node)

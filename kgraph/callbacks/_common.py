@@ -42,8 +42,8 @@ def acquire_writer(run_dir):
     path = os.path.abspath(run_dir)
     with _lock:
         entry = _writers.get(path)
-        if entry is None or not os.path.isdir(path):
-            entry = [tf.summary.create_file_writer(path), 0]
+        if entry is None or not os.path.isdir(path):   # new, or its directory was deleted
+            entry = [tf.summary.create_file_writer(path), entry[1] if entry else 0]
             _writers[path] = entry
         entry[1] += 1
         return entry[0]

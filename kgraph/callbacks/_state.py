@@ -116,7 +116,7 @@ class TrainingState:
 
     def restore(self):
         for v, value in zip(self.variables, self.values):
-            if 'seed' not in v.path: v.assign(value)
+            v.assign(value)
         random.setstate(self.python_random)
         np.random.set_state(self.numpy_random)
         if self.tf_generator is not None:

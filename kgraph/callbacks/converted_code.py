@@ -30,8 +30,10 @@ the in-graph loops trace the steps before training begins, so pass ``data=``
 (a batch source) and ConvertedCode traces ``model.train_step`` once itself.
 
 Entries are written after the first training call (when the steps have been
-traced), then for functions first converted later (validation steps: at the
-end of each epoch, and at the end of training). Tags are ``code/<qualname>``
+traced; with ``steps_per_execution="fit"`` that call is the whole fit), or at
+once in ``on_train_begin`` when ``data=`` lets the callback trace the step
+itself; then for functions first converted later (validation steps) at the
+end of each epoch and of training. Tags are ``code/<qualname>``
 (``code/<qualname>@<file>:<line>`` when two shown functions share a qualified
 name). Each entry is written once per log directory: the event files already
 there are read (so a re-run, in this process or another, adds nothing); when a
@@ -66,6 +68,7 @@ from kgraph.report import Report
 
 _ORIGINAL = "__kgraph_original__"   # kgraph.layers._convert_methods.ORIGINAL
 _MAX_FUNCTIONS = 5000
+_MAX_CONTAINER = 10000      # longer lists/dicts on a layer are data, not layers
 _TRACE_TAG = "graph/train_function"
 _GRAPH_KEY = "__graph__"
 
@@ -98,7 +101,7 @@ def _functions_behind(obj):
     if isinstance(obj, functools.partial):
         obj = obj.func
     out, seen = [], set()
-    while obj is not None and id(obj) not in seen:
+    while obj is not None and id(obj) not in seen and len(seen) < 32:
         seen.add(id(obj))
         if isinstance(obj, types.FunctionType):
             out.append(obj)
@@ -120,9 +123,9 @@ def _reachable_layers(model):
                 obj, keras.Model) else []
             children += [v for k, v in vars(obj).items() if not k.startswith("_")]
             todo.extend((c, depth + 1) for c in children)
-        elif isinstance(obj, (list, tuple)):
+        elif isinstance(obj, (list, tuple)) and len(obj) <= _MAX_CONTAINER:
             todo.extend((c, depth + 1) for c in obj)
-        elif isinstance(obj, dict):
+        elif isinstance(obj, dict) and len(obj) <= _MAX_CONTAINER:
             todo.extend((c, depth + 1) for c in obj.values())
     return layers
 
@@ -334,11 +337,16 @@ class ConvertedCode(keras.callbacks.Callback):
     # -- Keras hooks -------------------------------------------------------
 
     def on_train_begin(self, logs=None):
+        if self._writer is not None:   # the previous fit raised before on_train_end
+            self._finish()
         self._writer = _common.acquire_writer(self.run_dir)
         self._index = _common.log_index(self.run_dir)
         self._recorder = _common.start_recording()
         self._watcher.begin(self.model)
         self._first_call_done = False
+        if self.data is not None:   # everything is built by now: trace, show at once
+            self._trace_step()
+            self.write_new()
 
     def on_train_batch_begin(self, batch, logs=None):
         if (not self._first_call_done and self.write_graph and self.data is None
@@ -355,8 +363,6 @@ class ConvertedCode(keras.callbacks.Callback):
             with self._writer.as_default():
                 tf.summary.trace_export(name=_TRACE_TAG, step=0)
             self._index.add(_TRACE_TAG, "trace", 0)
-        if self.data is not None:
-            self._trace_step()
         self.write_new()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -367,6 +373,9 @@ class ConvertedCode(keras.callbacks.Callback):
             tf.summary.trace_off()
             self._tracing = False
         self.write_new()
+        self._finish()
+
+    def _finish(self):
         _common.stop_recording()
         self._recorder = None
         _common.release_writer(self.run_dir)

@@ -30,9 +30,11 @@ and kept as ``callback.results``.
 Measuring does not change training: the weights, optimizer and metric
 variables and the global random states are captured before and restored
 after each measurement (see ``_state.TrainingState``), so the model after
-``fit`` is bitwise what it would be without this callback. The measurement
-steps really update the variables, which are then put back. Pass a dataset that is not the very object ``fit`` reshuffles
-(or arrays) if a later ``fit`` must see the same shuffle order.
+``fit`` is bitwise what it would be without this callback (the measured steps
+really update the variables, which are then put back). Pass arrays, or a
+dataset that is not the very object ``fit`` reshuffles, if a later ``fit``
+must see the same shuffle order: iterating a reshuffling dataset moves its
+seed.
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ class Speedup(keras.callbacks.Callback):
             measured in-graph loop runs ``repeats`` times; eager steps once.
         run: the run (subdirectory of ``log_dir``) written to.
         verbose: print the table at the end of training.
+
+    After training, ``results`` holds ``eager``, ``graph``, ``in_graph``
+    (median seconds per step, None for a mode that could not run),
+    ``in_graph_source`` (from this run, or measured), ``batches`` and
+    ``step`` (the global step the scalars were written at).
     """
 
     def __init__(self, log_dir, data, batch_size=None, batches=10, repeats=3, run="kgraph",
@@ -113,11 +120,11 @@ class Speedup(keras.callbacks.Callback):
     def measure(self):
         """Time the three modes; the model's state is restored afterwards."""
         model = self.model
-        batches = _common.take_batches(self.data, self.batch_size, self.batches)
-        results = {"batches": len(batches), "step": _common.iterations(model) or 0}
         state = TrainingState.capture(model)
         jit = getattr(model, "jit_compile", False) is True
         try:
+            batches = _common.take_batches(self.data, self.batch_size, self.batches)
+            results = {"batches": len(batches), "step": _common.iterations(model) or 0}
             with model.distribute_strategy.scope():
                 results["eager"] = self._guarded("eager", self._time_eager, batches)
                 state.restore()

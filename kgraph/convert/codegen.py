@@ -21,6 +21,7 @@ from kgraph.convert import policy
 from kgraph.convert.templates import RUNTIME
 
 FACTORY = "__kgraph_factory__"
+INNER = "__kgraph_converted__"
 
 
 def _strip_for_compile(node):
@@ -57,7 +58,10 @@ def compile_code(fn, node, filename):
     if isinstance(node, gast.Lambda):
         inner = [gast.Return(value=node)]
     else:
-        inner = [node, gast.Return(value=gast.Name(id=node.name, ctx=gast.Load(),
+        # Defined under a private name: a recursive call to the function's own
+        # (global) name must not become a closure over the factory's local.
+        node.name, user_name = INNER, node.name
+        inner = [node, gast.Return(value=gast.Name(id=INNER, ctx=gast.Load(),
                                                    annotation=None, type_comment=None))]
     factory = gast.FunctionDef(
         name=FACTORY, args=gast.arguments(args=[], posonlyargs=[], vararg=None,
@@ -73,6 +77,9 @@ def compile_code(fn, node, filename):
     namespace = {}
     exec(code, namespace)  # defines the factory only; nothing of the user's runs
     inner_code = namespace[FACTORY]().__code__
+    if not isinstance(node, gast.Lambda):
+        node.name = user_name
+        inner_code = inner_code.replace(co_name=user_name, co_qualname=fn.__qualname__)
     policy.register_generated(inner_code)
     return inner_code
 

@@ -16,12 +16,8 @@ import inspect
 import types
 
 import tensorflow as tf
-# Private seam: whether the graph being traced will be compiled by XLA (a
-# tf.function(jit_compile=True), e.g. Keras' step under compile(jit_compile=
-# True)). TensorFlow has no public query for it; tests/test_layers.py checks it.
-from tensorflow.python.ops import control_flow_util as _tf_control_flow_util
 
-from kgraph import api, context
+from kgraph import api
 from kgraph.convert import policy
 
 # Marks a kgraph wrapper; holds the user's original function.
@@ -66,27 +62,16 @@ def user_method(cls, name):
     return fn
 
 
-def tracing_for_xla():
-    """True while tracing a graph that XLA will compile."""
-    graph = tf.compat.v1.get_default_graph()
-    return bool(_tf_control_flow_util.GraphOrParentsInXlaContext(graph))
-
-
 def converting_method(fn):
     """A method that runs ``kgraph.to_graph(fn)`` bound to ``self``.
 
-    When it is traced for XLA (Keras compiled with ``jit_compile=True``, or
-    any ``tf.function(jit_compile=True)``), the converter is told so: lists
-    grown in graph loops then get the fixed capacity XLA needs.
+    (When it is traced for XLA, ``kgraph.context.jit_compile()`` sees it, so
+    lists grown in graph loops get the fixed capacity XLA needs.)
     """
 
     @functools.wraps(fn)
     def method(self, *args, **kwargs):
-        converted = api.to_graph(types.MethodType(fn, self))
-        if not tf.executing_eagerly() and tracing_for_xla():
-            with context.tracing(jit_compile=True):
-                return converted(*args, **kwargs)
-        return converted(*args, **kwargs)
+        return api.to_graph(types.MethodType(fn, self))(*args, **kwargs)
 
     setattr(method, ORIGINAL, fn)
     # TensorFlow's AutoGraph must never run over kgraph's output (e.g. when a

@@ -18,8 +18,7 @@ converter is told so (see ``_convert_methods.converting_method``).
 ``steps_per_execution``: Keras' integers keep their meaning (one graph call
 runs that many steps). The in-graph training loops ``"epoch"`` (an epoch per
 graph call) and ``"fit"`` (the whole ``fit`` in one graph call) are accepted
-by ``compile`` and ``fit`` and dispatched to ``_fit_in_graph``, which is not
-implemented yet.
+by ``compile`` and ``fit`` and dispatched to ``kgraph.layers.in_graph``.
 """
 
 from __future__ import annotations
@@ -127,11 +126,16 @@ class GraphModel(keras.Model):
         with self._keras_steps_per_execution(mode):
             return super().fit(*args, **kwargs)
 
-    def _fit_in_graph(self, mode, *args, **kwargs):
-        raise NotImplementedError(
-            f"GraphModel.fit with steps_per_execution={mode!r} (the in-graph training loop) "
-            "is not implemented yet; use an int steps_per_execution (Keras' own multi-step "
-            "execution) meanwhile")
+    def _fit_in_graph(self, mode, *args, progress_every=None, **kwargs):
+        """``steps_per_execution="epoch"`` / ``"fit"``: see kgraph/layers/in_graph.py.
+
+        ``progress_every``: move the progress bar every N steps from inside
+        the graph (default: ten updates per epoch; 0 disables the host call).
+        """
+        from kgraph.layers import in_graph
+
+        return in_graph.fit_in_graph(self, mode, *args, progress_every=progress_every,
+                                     **kwargs)
 
     @contextlib.contextmanager
     def _keras_steps_per_execution(self, n):

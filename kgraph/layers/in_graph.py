@@ -51,6 +51,14 @@ class Record:
     def __init__(self, names, stop_on_nan=False):
         self.names = list(names)
         self.stop_on_nan = stop_on_nan and "loss" in self.names
+        # Steps completed, counted in the graph: after a failure it tells the
+        # host which step failed.
+        self.completed = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def count(self, row):
+        # Ordered after the step's outputs: a step that fails is not counted.
+        with tf.control_dependencies([row]):
+            self.completed.assign_add(1)
 
     def row(self, logs):
         missing = [k for k in self.names if k not in logs]
@@ -87,7 +95,7 @@ class Progress:
         bar = self._bars.get(epoch)
         if bar is None:
             print(f"Epoch {epoch + 1}/{self.epochs}")
-            bar = keras.utils.Progbar(self.steps, verbose=self.verbose)
+            bar = keras.utils.Progbar(self.steps, verbose=self.verbose, interval=0)
             self._bars[epoch] = bar
         bar.update(step, values=list(zip(self.record.names, row.numpy().tolist())))
         sys.stdout.flush()
@@ -107,8 +115,8 @@ class Progress:
 # ---------------------------------------------------------------------------
 # The loop itself: plain Python, converted by kgraph.
 
-def _train_loop(train_fn, test_fn, train_data, val_data, start, stop, steps, val_steps,
-                val_freq, record, val_record, reset, progress):
+def _train_loop(train_fn, test_fn, train_iterator, val_iterator, start, stop, steps,
+                val_steps, val_freq, record, val_record, reset, progress):
     step_rows = []
     epoch_rows = []
     val_rows = []
@@ -118,12 +126,10 @@ def _train_loop(train_fn, test_fn, train_data, val_data, start, stop, steps, val
         reset()
         last = record.zeros()
         done = 0
-        iterator = iter(train_data)
         for step in range(steps):
-            batch = iterator.get_next_as_optional()
-            if not batch.has_value():
-                break
-            last = record.row(train_fn(batch.get_value()))
+            # The data is repeated: every epoch takes exactly `steps` batches.
+            last = record.row(train_fn(train_iterator.get_next()))
+            record.count(last)
             step_rows.append(last)
             done += 1
             if progress.every > 0 and done % progress.every == 0:
@@ -133,20 +139,16 @@ def _train_loop(train_fn, test_fn, train_data, val_data, start, stop, steps, val
                 break
         epoch_rows.append(last)
         steps_done.append(done)
-        if val_data is not None:
+        if val_iterator is not None:
             val_last = val_record.zeros()
             if (epoch + 1) % val_freq == 0 and not stopped:
                 reset()
-                val_iterator = iter(val_data)
                 for _ in range(val_steps):
-                    val_batch = val_iterator.get_next_as_optional()
-                    if not val_batch.has_value():
-                        break
-                    val_last = val_record.row(test_fn(val_batch.get_value()))
+                    val_last = val_record.row(test_fn(val_iterator.get_next()))
             val_rows.append(val_last)
         if stopped:
             break
-    vals = kgraph.stack(val_rows) if val_data is not None else None
+    vals = kgraph.stack(val_rows) if val_iterator is not None else None
     return (kgraph.stack(step_rows), kgraph.stack(epoch_rows), kgraph.stack(steps_done),
             vals)
 
@@ -171,16 +173,17 @@ class StepFunctions:
 
         def run(data):
             outputs = strategy.run(step, args=(data,))
-            return tf.nest.map_structure(lambda v: _first_replica(strategy, v), outputs)
+            return tf.nest.map_structure(lambda v: _mean_over_replicas(strategy, v), outputs)
 
         return run
 
 
-def _first_replica(strategy, value):
-    # Metric results are synchronized across replicas, so any replica's value
-    # is the value (what Keras' "first" reduction does as well).
-    local = strategy.experimental_local_results(value)
-    return local[0]
+def _mean_over_replicas(strategy, value):
+    # Each replica returns its local metric results: average them, as Keras'
+    # "auto" reduction does off TPU (equal per-replica batch shares).
+    if strategy.num_replicas_in_sync == 1:
+        return strategy.experimental_local_results(value)[0]
+    return strategy.reduce("MEAN", value, axis=None)
 
 
 def _to_dataset(x, y, sample_weight, batch_size, shuffle, seed=None):
@@ -217,6 +220,23 @@ def _cardinality(ds):
     return None if n < 0 else n
 
 
+def _build_before_tracing(model, data):
+    """Create every variable (layers, compiled metrics, optimizer) now.
+
+    Variables cannot be created inside a graph loop, a distribution strategy
+    cannot create them inside a replica step, and a variable's initializer
+    must not depend on the step's tensors. Keras' own evaluate() on one batch
+    builds the model and its metrics through Keras' own code path.
+    """
+    with model.distribute_strategy.scope():
+        model.evaluate(data.take(1), verbose=0)
+        optimizer = model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        for metric in model.metrics:
+            metric.reset_state()
+
+
 def _names_of(step_fn, spec, what):
     concrete = step_fn.get_concrete_function(spec)
     out = concrete.structured_outputs
@@ -245,9 +265,9 @@ class InGraphLoop:
         self.model = model
         self.steps_fns = StepFunctions(model)
         strategy = model.distribute_strategy
-        self.train_data = strategy.experimental_distribute_dataset(train_data)
-        self.val_data = (strategy.experimental_distribute_dataset(val_data)
-                         if val_data is not None else None)
+        _build_before_tracing(model, train_data)
+        self.iterators = None
+        self.set_data(train_data, val_data, steps, val_steps)
         with strategy.scope():
             names = _names_of(self.steps_fns.train, self.train_data.element_spec, "train_step")
             val_names = (_names_of(self.steps_fns.test, self.val_data.element_spec,
@@ -257,8 +277,6 @@ class InGraphLoop:
         on_tpu = isinstance(strategy, tf.distribute.TPUStrategy)
         self.progress = Progress(0 if on_tpu or not verbose else progress_every, steps,
                                  epochs, self.record, verbose)
-        self.steps = steps
-        self.val_steps = val_steps
         self.val_freq = val_freq
         self.calls = 0
         self._function = kgraph.function(self._run)
@@ -267,14 +285,33 @@ class InGraphLoop:
         for metric in self.model.metrics:
             metric.reset_state()
 
-    def _run(self, start, stop):
+    def set_data(self, train_data, val_data, steps, val_steps):
+        """The data of one fit(). The traced loop only sees iterators and step
+        counts as arguments, so a new fit with data of the same structure
+        reuses the trace."""
+        strategy = self.model.distribute_strategy
+        # Repeated, and iterated by iterators made on the host (as Keras does):
+        # each epoch pulls exactly `steps` batches, and a distributed iterator
+        # is never created inside a graph loop.
+        self.train_data = strategy.experimental_distribute_dataset(train_data.repeat())
+        self.val_data = (strategy.experimental_distribute_dataset(val_data.repeat())
+                         if val_data is not None else None)
+        self.steps, self.val_steps = steps, val_steps
+        if getattr(self, "progress", None) is not None:
+            self.progress.steps = steps
+
+    def new_iterators(self):
+        """Fresh iterators for one fit() (epochs then continue the same stream)."""
+        self.iterators = (iter(self.train_data),
+                          iter(self.val_data) if self.val_data is not None else None)
+
+    def _run(self, start, stop, steps, val_steps, train_iterator, val_iterator):
         # Step counts are tensors so that the loops are graph loops, not unrolled.
         # kgraph never converts its own modules implicitly: convert explicitly.
-        return kgraph.to_graph(_train_loop)(self.steps_fns.train, self.steps_fns.test, self.train_data,
-                           self.val_data, start, stop, tf.constant(self.steps),
-                           tf.constant(self.val_steps),
-                           self.val_freq, self.record, self.val_record, self._reset,
-                           self.progress)
+        return kgraph.to_graph(_train_loop)(
+            self.steps_fns.train, self.steps_fns.test, train_iterator, val_iterator, start,
+            stop, steps, val_steps, self.val_freq, self.record, self.val_record, self._reset,
+            self.progress)
 
     @property
     def trace_count(self):
@@ -282,8 +319,19 @@ class InGraphLoop:
 
     def run(self, start, stop):
         self.calls += 1
-        with self.model.distribute_strategy.scope():
-            steps, epochs, done, vals = self._function(tf.constant(start), tf.constant(stop))
+        before = int(self.record.completed.numpy())
+        try:
+            with self.model.distribute_strategy.scope():
+                steps, epochs, done, vals = self._function(
+                    tf.constant(start), tf.constant(stop), tf.constant(self.steps),
+                    tf.constant(self.val_steps), *self.iterators)
+        except (AssertionError, tf.errors.OpError, KGraphError) as e:
+            completed = int(self.record.completed.numpy()) - before
+            epoch = start + completed // self.steps
+            e.add_note(f"kgraph: raised by training step {completed + 1} of this graph call "
+                       f"(epoch {epoch + 1}, batch {completed % self.steps + 1}); the "
+                       f"{completed} steps before it completed")
+            raise
         return InGraphResult(self.record.names, steps.numpy(), epochs.numpy(), done.numpy(),
                              self.val_record.names,
                              None if vals is None else vals.numpy())
@@ -333,22 +381,26 @@ def fit_in_graph(model, mode, x=None, y=None, batch_size=None, epochs=1, verbose
         raise KGraphError("the validation data has unknown length: pass validation_steps")
     every = progress_every if progress_every is not None else max(1, steps // 10)
 
-    stop_on_nan = any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks)
-    key = (id(train_ds), id(val_ds))
-    loop = getattr(model, "_kgraph_loop", None)
-    if loop is None or loop[0] != key:
-        loop = (key, InGraphLoop(model, train_ds, val_ds, steps, val_steps, validation_freq,
-                                 every, stop_on_nan, verbose, epochs))
-        model._kgraph_loop = loop
-    runner = loop[1]
-    runner.progress.epochs = epochs
-
     cb = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False,
                                       model=model, verbose=verbose, epochs=epochs,
                                       steps=steps)
     model.stop_training = False
     model.step_records = []
     cb.on_train_begin()
+    # Built (and traced) after on_train_begin, as Keras traces after it.
+    stop_on_nan = any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks)
+    key = (train_ds.element_spec, None if val_ds is None else val_ds.element_spec,
+           validation_freq, stop_on_nan, every, verbose)
+    loop = getattr(model, "_kgraph_loop", None)
+    if loop is None or loop[0] != key:
+        loop = (key, InGraphLoop(model, train_ds, val_ds, steps, val_steps, validation_freq,
+                                 every, stop_on_nan, verbose, epochs))
+        model._kgraph_loop = loop
+    runner = loop[1]
+    runner.set_data(train_ds, val_ds, steps, val_steps)
+    runner.progress.epochs = epochs
+    runner.new_iterators()
+
     results = []
     if mode == "fit":
         cb.on_epoch_begin(initial_epoch)

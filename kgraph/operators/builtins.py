@@ -1,10 +1,10 @@
 """print and assert in converted code.
 
-``print`` of tensors becomes ``tf.print`` to the same stream. Scalars are
-formatted in the graph the way Python prints them (``True``, ``3``, ``2.5``,
-``1.0``; floats with 6 significant digits, since a graph cannot run Python's
-shortest-repr algorithm), so a converted function prints what the Python one
-prints.
+``print`` of tensors becomes a graph print op to the same stream. Scalars
+are formatted in the graph the way Python prints them (``True``, ``3``,
+``2.5``, ``1.0``, ``1e-05``, ``12345.678``: floats get the fewest digits that
+read back as the same value, like Python's repr), so a converted function
+prints what the Python one prints.
 
 ``assert c, msg`` on a staged condition becomes ``tf.debugging.Assert``; the
 message carries a marker so that ``kgraph.function`` re-raises a failure as
@@ -14,6 +14,7 @@ an ``AssertionError`` naming the user's line.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sys
 
 import tensorflow as tf
@@ -29,12 +30,54 @@ def _format_scalar(t):
     if t.dtype == tf.string:
         return t
     if t.dtype.is_floating:
-        s = tf.strings.as_string(t, shortest=True)
-        plain = tf.logical_not(tf.strings.regex_full_match(s, r".*[.eEn].*"))
-        return tf.where(plain, tf.strings.join([s, ".0"]), s)
+        return _format_float(t)
     if t.dtype.is_integer:
         return tf.strings.as_string(t)
     return t
+
+
+def _format_float(t):
+    """Python's float repr, in graph ops: the fewest significant digits that
+    read back as the same value, positional when the exponent is in [-4, 16),
+    scientific otherwise, and ".0" on whole numbers."""
+    if t.dtype not in (tf.float32, tf.float64):
+        t = tf.cast(t, tf.float32)
+    most = 9 if t.dtype == tf.float32 else 17
+    finite = tf.math.is_finite(t)
+    original, t = t, tf.where(finite, t, tf.zeros_like(t))   # inf/nan: printed below
+    sci = [tf.strings.as_string(t, precision=p - 1, scientific=True)
+           for p in range(1, most + 1)]
+    chosen, digits = sci[-1], tf.constant(most)
+    for p in range(most, 0, -1):   # the fewest digits that round-trip win
+        exact = tf.equal(tf.strings.to_number(sci[p - 1], out_type=t.dtype), t)
+        chosen = tf.where(exact, sci[p - 1], chosen)
+        digits = tf.where(exact, p, digits)
+    exponent = tf.strings.to_number(tf.strings.regex_replace(chosen, r"^.*e", ""),
+                                    out_type=tf.int32)
+    # Positional layout from the shortest digits (so float32 123456784 prints
+    # as Python prints it: 123456780.0).
+    sign = tf.where(tf.strings.regex_full_match(chosen, "-.*"), "-", "")
+    mantissa = tf.strings.regex_replace(chosen, "e.*$", "")
+    digits = tf.strings.regex_replace(mantissa, r"[-.]", "")
+    n = tf.strings.length(digits)
+    zeros = tf.constant("0" * 24)
+    big = exponent >= n - 1
+    int_part = tf.where(
+        exponent < 0, "0",
+        tf.where(big, tf.strings.join([digits, tf.strings.substr(
+            zeros, 0, tf.maximum(exponent - n + 1, 0))]),
+            tf.strings.substr(digits, 0, tf.maximum(exponent + 1, 0))))
+    frac = tf.where(
+        big, "0",
+        tf.where(exponent < 0,
+                 tf.strings.join([tf.strings.substr(zeros, 0, tf.maximum(-exponent - 1, 0)),
+                                  digits]),
+                 # (tf.where evaluates both sides: keep positions in range)
+                 tf.strings.substr(digits, tf.clip_by_value(exponent + 1, 0, n),
+                                   tf.maximum(n - exponent - 1, 0))))
+    fixed = tf.strings.join([sign, int_part, ".", frac])
+    text = tf.where(tf.logical_and(exponent >= -4, exponent < 16), fixed, chosen)
+    return tf.where(finite, text, tf.strings.as_string(original))
 
 
 def _text(value):
@@ -77,13 +120,17 @@ def is_staged_any(values):
 
 
 def assert_(test, message=None):
-    """``assert test, message()``; ``message`` is a thunk (evaluated lazily)."""
+    """``assert test, message()``; ``message`` is a thunk (evaluated lazily).
+
+    Returns a context manager: statements under it run only after the
+    assertion held (in a graph: a control dependency on the assertion op).
+    """
     if not is_staged(test):
         if __debug__ and not test:
             if message is None:
                 raise AssertionError()
             raise AssertionError(message())
-        return None
+        return contextlib.nullcontext()
     loc = caller_location()
     record("assert", "graph", "condition is a symbolic tensor: tf.debugging.Assert", loc)
     text = message() if message is not None else None
@@ -95,5 +142,5 @@ def assert_(test, message=None):
         test = tf.cast(test, tf.bool)
     if test.shape.rank:
         test = tf.reduce_all(test)
-    tf.debugging.Assert(test, data, summarize=16)  # stateful: runs in program order
-    return None
+    op = tf.debugging.Assert(test, data, summarize=16)
+    return tf.control_dependencies([op])

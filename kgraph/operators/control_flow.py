@@ -150,14 +150,30 @@ def _as_bool_tensor(test, where, loc_text):
 def _refuse_unstageable(unstageable, what, loc):
     """``unstageable`` is ``(keyword, line)`` of a statement a graph cannot run."""
     if unstageable:
-        keyword, line = unstageable
+        keyword, line, *names = unstageable
+        why = _UNSTAGEABLE[keyword]
+        if names:
+            why += f" ({', '.join(repr(n) for n in names)})"
+        # A try is the user's statement to move; a nonlocal rebinding is only
+        # reached through a call, so the loop/if is what to point at.
+        where = f"{loc[0]}:{line}" if keyword == "try" else location_text(loc)
         raise StagingError(
-            f"this '{keyword}' statement is inside {what} (line {loc[1]}); a '{keyword}' "
-            f"cannot be staged into a TensorFlow graph: its except clauses would never see "
-            f"errors raised while the graph runs",
-            location=f"{loc[0]}:{line}",
+            f"{what} (line {loc[1]}) becomes graph control flow, but it reaches the "
+            f"'{keyword}' statement at line {line}: {why}",
+            location=where,
             hints=(f"move the '{keyword}' out of the graph control flow, or make the "
-                   f"condition a Python value",))
+                   f"condition a Python value",) + _UNSTAGEABLE_HINTS.get(keyword, ()))
+
+
+_UNSTAGEABLE = {
+    "try": "its except clauses would never see errors raised while the graph runs",
+    "nonlocal": "a nested function that rebinds an enclosing variable cannot be carried "
+                "as the loop's or branch's state",
+}
+_UNSTAGEABLE_HINTS = {
+    "nonlocal": ("return the new value from the nested function and assign it in the "
+                 "loop, e.g. count = add(count, i)",),
+}
 
 
 # ------------------------------------------------------------------------ while
@@ -278,6 +294,7 @@ def _build_loop(test, body, state, names, slots, loc, loc_text, where, maximum_i
                 if isinstance(v, GraphList):
                     v.capacity = lists_capacity(s)
                     v.static_count = 0
+                    v.name = names[i]
                 values.append(v)
             else:
                 values.append(decode(None, s))

@@ -22,6 +22,8 @@ class GraphList:
     append per iteration.
     """
 
+    name = None   # the variable that holds it, for error messages
+
     def __init__(self, ta, length, element, capacity=None, static_count=0):
         self.ta = ta
         self.length = length
@@ -70,6 +72,18 @@ class GraphList:
         if self.capacity is None:
             return self.ta.stack()
         return self.ta.stack()  # fixed size: checked to be full at loop exit
+
+    def __add__(self, other):
+        import sys
+        frame = sys._getframe(1)
+        shown = f"list '{self.name}'" if self.name else "a list carried by a graph loop"
+        raise StagingError(
+            f"{shown} cannot be rebuilt with '+' inside a graph loop (each iteration "
+            f"would make a new Python list); it is accumulated in a TensorArray",
+            location=f"{frame.f_code.co_filename}:{frame.f_lineno}",
+            hints=(f"append to it instead: {self.name or 'xs'}.append(v)",))
+
+    __radd__ = __iadd__ = __add__
 
     def __len__(self):
         raise TypeError("len() of a list accumulated in a graph loop is a tensor: "

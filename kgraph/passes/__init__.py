@@ -7,6 +7,8 @@ Ordering constraints (each pass relies on the ones above it):
 * lists       before calls: ``xs.append`` must not become ``kg__.call(xs.append, ...)``.
 * builtins    before calls: ``print``/``range``... are replaced, not wrapped.
 * calls       before the lowering passes, so it sees only the user's calls.
+* named_exprs before loop_else and breaks: a ``:=`` in a while test moves
+              into the body as ``if not test: break``.
 * loop_else   before returns, continues and breaks: a loop's ``else`` block
               moves after the loop, where its ``continue``/``break`` belong to
               the enclosing loop; the breaks it adds are lowered later.
@@ -24,7 +26,8 @@ Ordering constraints (each pass relies on the ones above it):
 from __future__ import annotations
 
 from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, continues,
-                           control_flow, gate, ifexp, lists, loop_else, returns,
+                           control_flow, gate, ifexp, lists, loop_else, named_exprs,
+                           returns,
                            undefined)
 
 PIPELINE = (
@@ -33,6 +36,7 @@ PIPELINE = (
     lists,
     builtins,
     calls,
+    named_exprs,
     loop_else,
     returns,
     continues,

@@ -1,4 +1,15 @@
-"""``assert test, msg`` -> ``kg__.assert_(test, lambda: msg)``."""
+"""``assert test, msg`` -> an assertion that gates the rest of its block.
+
+In Python nothing after a failed assert runs. In a graph an assertion op only
+runs *somewhere* in the step, so the statements after it are put under its
+control dependency::
+
+    assert loss < 10, "diverged"        with kg__.assert_(loss < 10, lambda: 'diverged'):
+    apply(grads)                  ->        apply(grads)
+
+(the message is a thunk: Python evaluates it only on failure). An assert that
+ends its block stays a plain call.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +18,46 @@ import gast
 from kgraph.convert import templates as T
 
 
-class _Asserts(gast.NodeTransformer):
-    def visit_Assert(self, node):
-        args = [node.test]
-        if node.msg is not None:
-            args.append(T.lambda_(node.msg))
-        return T.copy_location(T.expr_stmt(T.call("assert_", args)), node)
+def _assertion(node):
+    args = [node.test]
+    if node.msg is not None:
+        args.append(T.lambda_(node.msg))
+    return T.call("assert_", args)
+
+
+def _block(stmts):
+    out = []
+    for i, stmt in enumerate(stmts):
+        _visit(stmt)
+        if isinstance(stmt, gast.Assert):
+            rest = stmts[i + 1:]
+            if rest:
+                guarded = gast.With(items=[gast.withitem(context_expr=_assertion(stmt),
+                                                         optional_vars=None)],
+                                    body=_block(rest), type_comment=None)
+                out.append(T.copy_location(guarded, stmt))
+                return out
+            out.append(T.copy_location(T.expr_stmt(_assertion(stmt)), stmt))
+            return out
+        out.append(stmt)
+    return out
+
+
+def _visit(node):
+    for field in ("body", "orelse", "finalbody"):
+        value = getattr(node, field, None)
+        if isinstance(value, list) and value and isinstance(value[0], gast.stmt):
+            setattr(node, field, _block(value))
+    for handler in getattr(node, "handlers", []) or []:
+        handler.body = _block(handler.body)
+    if not isinstance(node, gast.stmt) or isinstance(node, (gast.FunctionDef,
+                                                            gast.ClassDef)):
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, (gast.FunctionDef, gast.ClassDef)):
+                _visit(child)
 
 
 def run(root, ctx):
-    return _Asserts().visit(root)
+    if isinstance(root, gast.FunctionDef):
+        _visit(root)
+    return root

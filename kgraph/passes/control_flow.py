@@ -17,7 +17,7 @@ import gast
 
 from kgraph.analysis import dataflow, scopes
 from kgraph.convert import templates as T
-from kgraph.passes.common import contains
+from kgraph.passes.common import contains, is_runtime_call
 
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
 
@@ -36,12 +36,15 @@ class _Rewriter:
         self.ctx = ctx
         self.facts = facts
         self.outer = []   # global/nonlocal names of the enclosing user functions
+        self.rebinders = []   # nested defs that rebind this function's variables
 
     def function(self, fn):
         if id(fn) in self.ctx.skip:
             return
         self.outer.append((scopes.declared_outer(fn), _decl_kinds(fn)))
+        self.rebinders.append(_nonlocal_rebinders(fn))
         fn.body = self.block(fn.body)
+        self.rebinders.pop()
         self.outer.pop()
 
     def block(self, stmts):
@@ -88,7 +91,17 @@ class _Rewriter:
         return decls
 
     def _unstageable(self, nodes):
-        """``('try', line)`` for the first try statement in ``nodes``, else None."""
+        """``(keyword, line)`` of the first statement in ``nodes`` that a graph
+        cannot stage (a try, or a call to a nested function that rebinds a
+        variable of this one with nonlocal), else None."""
+        rebinders = self.rebinders[-1] if self.rebinders else {}
+        for n in nodes:
+            for inner in gast.walk(n):
+                callee = _callee_name(inner)
+                if callee in rebinders:
+                    line, names = rebinders[callee]
+                    return T.tuple_([T.const("nonlocal"), T.const(line)]
+                                    + [T.const(n) for n in names])
         for n in nodes:
             if isinstance(n, gast.Try):
                 return T.tuple_([T.const("try"), T.const(n.lineno)])
@@ -184,6 +197,31 @@ class _Rewriter:
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
         return [T.copy_location(s, node) for s in stmts]
+
+
+def _callee_name(node):
+    """The plain name a call calls (``f(x)`` or, after the calls pass, ``kg__.call(f, x)``)."""
+    if not isinstance(node, gast.Call):
+        return None
+    if is_runtime_call(node, "call") and node.args and isinstance(node.args[0], gast.Name):
+        return node.args[0].id
+    return node.func.id if isinstance(node.func, gast.Name) else None
+
+
+def _nonlocal_rebinders(fn):
+    """{name of a def nested in ``fn``: line of its nonlocal statement} for the
+    nested defs that rebind a variable of ``fn``."""
+    found = {}
+    for node in scopes.walk_no_scopes(fn):
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, gast.FunctionDef):
+                for inner in gast.walk(child):
+                    rebound = [n for n in getattr(inner, "names", ())
+                               if n in scopes.assigned(child.body)]
+                    if isinstance(inner, gast.Nonlocal) and rebound:
+                        found[child.name] = (inner.lineno, rebound)
+                        break
+    return found
 
 
 def _decl_kinds(fn):

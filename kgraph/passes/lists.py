@@ -12,12 +12,24 @@ from __future__ import annotations
 import gast
 
 from kgraph.convert import templates as T
-from kgraph.passes.common import MISSING
+from kgraph.passes.common import MISSING, local_names
 
 
 class _Lists(gast.NodeTransformer):
     def __init__(self, ctx):
         self.ctx = ctx
+        self.scopes = []   # local names of the functions being visited
+
+    def visit_FunctionDef(self, node):
+        self.scopes.append(local_names(node))
+        self.generic_visit(node)
+        self.scopes.pop()
+        return node
+
+    def _is_local(self, name):
+        # Rebinding a global or closure list would make it local (and unbound):
+        # those lists keep Python's in-place append.
+        return bool(self.scopes) and name in self.scopes[-1]
 
     def visit_Expr(self, node):
         self.generic_visit(node)
@@ -27,11 +39,12 @@ class _Lists(gast.NodeTransformer):
         func = call.func
         if (isinstance(func, gast.Attribute) and func.attr == "append"
                 and isinstance(func.value, gast.Name) and len(call.args) == 1
-                and not call.keywords):
+                and not call.keywords and self._is_local(func.value.id)):
             target = func.value.id
             new = T.assign(target, T.call("list_append", [T.name(target), call.args[0]]))
             return T.copy_location(new, node)
-        if call.args and isinstance(call.args[0], gast.Name) and self._is_set_element_type(func):
+        if call.args and isinstance(call.args[0], gast.Name) and self._is_set_element_type(func) \
+                and self._is_local(call.args[0].id):
             target = call.args[0].id
             new = T.assign(target, T.call("set_element_type", call.args, {
                 k.arg: k.value for k in call.keywords}))

@@ -41,14 +41,21 @@ def run(root, ctx):
 
 
 def _needs_lowering(fn):
-    body = fn.body
+    return not _tail_returns_only(fn.body)
+
+
+def _tail_returns_only(body):
+    """True if the only returns of ``body`` end it (possibly at the end of a
+    trailing ``with`` block, which is how asserts guard what follows them)."""
     for i, stmt in enumerate(body):
         last = i == len(body) - 1
         if isinstance(stmt, gast.Return):
-            return not last
+            return last
+        if last and isinstance(stmt, gast.With):
+            return _tail_returns_only(stmt.body)
         if contains(stmt, _is_return):
-            return True
-    return False
+            return False
+    return True
 
 
 def _lower(fn, ctx):

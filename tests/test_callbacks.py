@@ -1,0 +1,238 @@
+"""kgraph.callbacks: what reaches TensorBoard, read back from the event files
+with TensorBoard's own reader (EventAccumulator)."""
+
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+from tensorboard.backend.event_processing import event_accumulator as ea
+
+import kgraph
+import kgraph.callbacks as kc
+from kgraph.callbacks import _common, _state
+from kgraph.layers.in_graph import fit_in_graph
+
+
+# ---------------------------------------------------------------------------
+# A model with converted code everywhere: a GraphLayer whose call has an `if`
+# on a tensor and calls a module-level helper (converted too), Dropout (a
+# SeedGenerator), unseeded keras.random (Keras' global SeedGenerator), and a
+# GraphModel whose custom train_step has an `if` on the loss.
+
+def halve_if_large(h):
+    if tf.reduce_mean(h) > 1.0:
+        h = h * 0.5
+    return h
+
+
+class SignGate(kgraph.GraphLayer):
+    def call(self, x, training=False):
+        if tf.reduce_sum(x) > 0:
+            y = halve_if_large(x)
+        else:
+            y = -x
+        if training:
+            y = y + 0.01 * keras.random.normal(tf.shape(y))
+        return y
+
+
+class Net(kgraph.GraphModel):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(8)
+        self.gate = SignGate()
+        self.drop = keras.layers.Dropout(0.25)
+        self.out = keras.layers.Dense(1)
+
+    def call(self, x, training=False):
+        return self.out(self.drop(self.gate(self.hidden(x), training=training),
+                                  training=training))
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x, y, self(x, training=True))
+        grads = tape.gradient(loss, self.trainable_variables)
+        if loss > 1e6:
+            grads = [tf.clip_by_norm(g, 1.0) for g in grads]
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return self.compute_metrics(x, y, self(x), sample_weight=None)
+
+
+@kgraph.function
+def unrelated(n):
+    while n > 1:
+        n = n // 2
+    return n
+
+
+def _data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    return x, (x @ np.array([[1.0], [-2.0], [0.5], [1.5]], "float32")).astype("float32")
+
+
+def _net(seed=1):
+    keras.utils.set_random_seed(seed)
+    model = Net()
+    model.compile(keras.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    return model
+
+
+def _events(run_dir):
+    acc = ea.EventAccumulator(str(run_dir), size_guidance={
+        ea.TENSORS: 0, ea.SCALARS: 0, ea.GRAPH: 0})
+    acc.Reload()
+    return acc
+
+
+def _text(acc, tag, i=0):
+    return tf.make_ndarray(acc.Tensors(tag)[i].tensor_proto).item().decode()
+
+
+def _scalars(acc, tag):
+    return [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+
+
+# ---------------------------------------------------------------------------
+
+def test_converted_code_text_entries_once_per_log_dir(tmp_path):
+    x, y = _data()
+    unrelated(tf.constant(40))          # converted in this process, not for the model
+    model = _net()
+    code = kc.ConvertedCode(tmp_path, write_graph=True)   # graph without data: trace
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[code])
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[code])
+    _common.forget_log_indexes()        # as if in a new process: only the files tell
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False,
+              callbacks=[kc.ConvertedCode(tmp_path)])
+
+    acc = _events(tmp_path / "kgraph")
+    tags = acc.Tags()["tensors"]
+    expected = {"code/Net.train_step", "code/Net.call", "code/SignGate.call",
+                "code/halve_if_large"}
+    code_tags = {t for t in tags if t.startswith("code/")}
+    assert expected <= code_tags, code_tags
+    assert not any("unrelated" in t for t in code_tags)
+    for tag in code_tags:                # no duplicates after three fits
+        assert [e.step for e in acc.Tensors(tag)] == [0], tag
+
+    gate = _text(acc, "code/SignGate.call")
+    assert "if tf.reduce_sum(x) > 0:" in gate and "y = halve_if_large(x)" in gate  # user's lines
+    assert "kg__.if_stmt(" in gate and "```python" in gate                        # generated
+    assert "| line | statement | construct | became | why |" in gate               # explain
+    assert "| `if tf.reduce_sum(x) > 0:` | if | graph |" in gate
+    step = _text(acc, "code/Net.train_step")
+    assert "if loss > 1e6:" in step and "kg__.if_stmt(loss > " in step
+    assert "| `if loss > 1e6:` | if | graph |" in step
+    assert "if tf.reduce_mean(h) > 1.0:" in _text(acc, "code/halve_if_large")
+
+    # write_graph without data: the first training call's graphs, once.
+    assert [e.step for e in acc.Tensors("graph/train_function")] == [0]
+
+
+def test_step_scalars_every_step_in_graph_and_beside_keras_tensorboard(tmp_path):
+    x, y = _data()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4), SignGate(),
+                              keras.layers.Dense(1)])
+    model.compile("adam", "mse", metrics=["mae"])
+    steps = kc.StepScalars(tmp_path)
+    board = keras.callbacks.TensorBoard(tmp_path)
+    speed = kc.Speedup(tmp_path, (x, y), batch_size=16, batches=4, repeats=2, verbose=False)
+    rows = []
+    fit_in_graph(model, "epoch", x, y, batch_size=16, epochs=3, verbose=0, shuffle=False,
+                 callbacks=[steps, board, speed])
+    rows += [r["rows"] for r in model.step_records]
+    fit_in_graph(model, "fit", x, y, batch_size=16, epochs=2, verbose=0, shuffle=False,
+                 callbacks=[steps])
+    rows += [r["rows"] for r in model.step_records]
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[steps])
+
+    acc = _events(tmp_path / "train_steps")
+    loss = _scalars(acc, "step_loss")
+    assert [s for s, _ in loss] == list(range(1, 25))   # 5 in-graph epochs + 1 Keras epoch
+    expected = np.concatenate(rows)[:, 0]               # the in-graph record, step by step
+    np.testing.assert_allclose([v for _, v in loss[:20]], expected, rtol=1e-6)
+    assert [s for s, _ in _scalars(acc, "step_mae")] == list(range(1, 25))
+
+    keras_train = _events(tmp_path / "train")           # Keras' own callback still works
+    assert [e.step for e in keras_train.Tensors("epoch_loss")] == [0, 1, 2]
+
+    assert speed.results["in_graph_source"].startswith("this run: 2 in-graph epoch calls")
+    speed_acc = _events(tmp_path / "kgraph")
+    for tag in ("eager_ms_per_step", "graph_ms_per_step", "in_graph_ms_per_step",
+                "graph_vs_eager", "in_graph_vs_eager", "in_graph_vs_graph"):
+        (step, value), = _scalars(speed_acc, f"speedup/{tag}")
+        assert value > 0 and np.isfinite(value), tag
+        assert step == 12                               # the model's global step
+    assert "in-graph loop" in _text(speed_acc, "speedup/table")
+
+
+def _train(with_speedup, log_dir, mode):
+    x, y = _data()
+    model = _net(seed=3)
+    # Speedup, and the other callbacks too (ConvertedCode traces the step itself).
+    callbacks = [kc.ConvertedCode(log_dir, data=(x, y), batch_size=16),
+                 kc.StepScalars(log_dir),
+                 kc.Speedup(log_dir, (x, y), batch_size=16, batches=3, repeats=1,
+                            verbose=False)] if with_speedup else []
+    if mode == "keras":
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=callbacks)
+        # A later fit trains on exactly what it would have without the callback.
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    else:
+        # (One fit: each in-graph fit traces its loop anew, which takes seconds.)
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=callbacks,
+                  steps_per_execution=mode)
+    state = [keras.ops.convert_to_numpy(v) for v in model.variables]
+    state += [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    state += [keras.ops.convert_to_numpy(v) for v in model.metrics_variables]
+    draws = (np.random.rand(), __import__("random").random(),
+             keras.ops.convert_to_numpy(keras.random.normal((2,))))
+    return state, draws, callbacks
+
+
+@pytest.mark.parametrize("mode", ["keras", "epoch"])
+def test_callbacks_do_not_change_training(tmp_path, mode):
+    without, draws_without, _ = _train(False, tmp_path, mode)
+    with_, draws_with, (_, _, speed) = _train(True, tmp_path, mode)
+    assert len(with_) == len(without)
+    for a, b in zip(with_, without):
+        assert a.tobytes() == b.tobytes()               # bitwise
+    assert draws_with[0] == draws_without[0] and draws_with[1] == draws_without[1]
+    np.testing.assert_array_equal(draws_with[2], draws_without[2])
+    # ...and it did measure something: three positive times on the run's batches.
+    for name in ("eager", "graph", "in_graph"):
+        assert speed.results[name] > 0
+    assert speed.results["batches"] == 3
+
+
+def test_write_graph_with_data_and_explain_in_graph(tmp_path):
+    x, y = _data()
+    model = _net()
+    code = kc.ConvertedCode(tmp_path, write_graph=True, data=(x, y), batch_size=16)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[code],
+              steps_per_execution="epoch")
+    acc = _events(tmp_path / "kgraph")
+    graph = acc.Graph()
+    ops = {node.op for node in graph.node}
+    ops |= {node.op for f in graph.library.function for node in f.node_def}
+    assert ops & {"If", "StatelessIf"}, ops             # the converted `if` of the step
+    assert "code/_train_loop" in acc.Tags()["tensors"]  # the in-graph loop is shown
+    # The in-graph loop traced the step before training began; data= made the
+    # callback trace it itself, so the explain table is there.
+    assert "| `if loss > 1e6:` | if | graph |" in _text(acc, "code/Net.train_step")
+
+
+def test_private_rng_seams_exist():
+    """Speedup restores two random states that have no public accessor: fail
+    loudly here when Keras or TensorFlow moves them."""
+    keras.random.normal((1,))                           # creates Keras' global generator
+    generator = _state._keras_global_seed_generator()
+    assert isinstance(generator, keras.random.SeedGenerator)
+    tf.random.set_seed(5)
+    rng = _state._tf_eager_op_seed_rng()
+    before = rng.getstate()
+    tf.random.uniform(())                               # an unseeded eager op draws from it
+    assert rng.getstate() != before
