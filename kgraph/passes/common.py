@@ -124,3 +124,17 @@ def contains(node, predicate, stop=()):
             continue
         todo.extend(gast.iter_child_nodes(n))
     return False
+
+
+def replace_stmt(root, stmt, replacement):
+    """Put the statements ``replacement`` where ``stmt`` stands under ``root``."""
+    for node in gast.walk(root):
+        blocks = [getattr(node, f) for f in ("body", "orelse", "finalbody")
+                  if isinstance(getattr(node, f, None), list)]
+        blocks += [h.body for h in getattr(node, "handlers", []) or []]
+        for block in blocks:
+            for i, s in enumerate(block):
+                if s is stmt:
+                    block[i:i + 1] = replacement
+                    return
+    raise AssertionError("statement not found in its parent block")

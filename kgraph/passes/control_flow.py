@@ -17,7 +17,7 @@ import gast
 
 from kgraph.analysis import dataflow, scopes
 from kgraph.convert import templates as T
-from kgraph.passes.common import contains, is_runtime_call
+from kgraph.passes.common import is_runtime_call
 
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
 

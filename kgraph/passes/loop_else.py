@@ -11,7 +11,7 @@ from __future__ import annotations
 import gast
 
 from kgraph.convert import templates as T
-from kgraph.passes.common import stmt_lists
+from kgraph.passes.common import replace_stmt, stmt_lists
 from kgraph.passes.loop_exits import loops_innermost_first, owns
 
 _LOOPS = (gast.For, gast.While)
@@ -23,13 +23,13 @@ def run(root, ctx):
             continue
         orelse, loop.orelse = loop.orelse, []
         if not owns(loop, gast.Break):
-            _replace_in_parent(root, loop, [loop] + orelse)
+            replace_stmt(root, loop, [loop] + orelse)
             continue
         flag = ctx.namer.new("broke")
         loop.body = _mark_breaks(loop.body, flag)
         before = T.copy_location(T.assign(flag, T.const(False)), loop)
         after = T.copy_location(T.if_(T.not_(T.name(flag)), orelse), orelse[0])
-        _replace_in_parent(root, loop, [before, loop, after])
+        replace_stmt(root, loop, [before, loop, after])
     return root
 
 
@@ -49,16 +49,3 @@ def _mark_breaks(stmts, flag):
             stmt.orelse = _mark_breaks(stmt.orelse, flag)
         out.append(stmt)
     return out
-
-
-def _replace_in_parent(root, stmt, replacement):
-    for node in gast.walk(root):
-        blocks = [getattr(node, f) for f in ("body", "orelse", "finalbody")
-                  if isinstance(getattr(node, f, None), list)]
-        blocks += [h.body for h in getattr(node, "handlers", []) or []]
-        for block in blocks:
-            for i, s in enumerate(block):
-                if s is stmt:
-                    block[i:i + 1] = replacement
-                    return
-    raise AssertionError("loop not found in its parent block")
