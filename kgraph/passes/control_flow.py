@@ -129,7 +129,13 @@ class _Rewriter:
         params = [n for n in f.modified if n not in outer and (
             n in f.live_out or (n in f.defined and n in read))]
         outputs = params
-        body_name, else_name = self.ctx.namer.new_group("if_body", "else_body")
+        guard = _guard_kind(node)
+        if guard:
+            # `if not break_1:` made by lowering: its body is what runs after
+            # the break did not happen; explain() reports it as such.
+            body_name, else_name = self.ctx.namer.new_group(f"after_{guard}", "else_body")
+        else:
+            body_name, else_name = self.ctx.namer.new_group("if_body", "else_body")
         stmts = [self._def(body_name, params, node.body, T.tuple_(outputs), node, f.modified)]
         else_ref = T.const(None)
         if node.orelse:
@@ -197,6 +203,20 @@ class _Rewriter:
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
         return [T.copy_location(s, node) for s in stmts]
+
+
+_GUARD_FLAGS = {"do_return": "return", "break": "break", "continue": "continue",
+                "broke": "break"}
+
+
+def _guard_kind(node):
+    """"return"/"break"/"continue" for an ``if not <lowering flag>:`` guard."""
+    test = node.test
+    if node.orelse or not is_runtime_call(test, "not_") or not isinstance(
+            test.args[0], gast.Name):
+        return None
+    prefix, _, number = test.args[0].id.rpartition("_")
+    return _GUARD_FLAGS.get(prefix) if number.isdigit() else None
 
 
 def _callee_name(node):
