@@ -33,6 +33,7 @@ class StmtFacts:
     live_out: set
     defined: set
     live_head: set = dataclasses.field(default_factory=set)
+    read: set = dataclasses.field(default_factory=set)   # names read in the body(ies)
 
 
 class Facts:
@@ -107,6 +108,23 @@ class _Liveness:
     def __init__(self, facts, head_reads):
         self.facts = facts
         self.head_reads = head_reads
+        self._reads = {}
+        self._assigned = {}
+
+    def reads(self, node):
+        """``scopes.reads`` memoized: the fixpoint visits loop bodies repeatedly."""
+        key = id(node)
+        found = self._reads.get(key)
+        if found is None:
+            found = self._reads[key] = (node, scopes.reads(node))
+        return found[1]
+
+    def assigned(self, node):
+        key = id(node)
+        found = self._assigned.get(key)
+        if found is None:
+            found = self._assigned[key] = (node, scopes.assigned(node))
+        return found[1]
 
     def block(self, stmts, live_out):
         live = set(live_out)
@@ -118,13 +136,13 @@ class _Liveness:
         if isinstance(node, gast.If):
             self._record(node, live)
             return (self.block(node.body, live) | self.block(node.orelse, live)
-                    | scopes.reads(node.test))
+                    | self.reads(node.test))
         if isinstance(node, gast.While):
             self._record(node, live)
             after = self.block(node.orelse, live)
-            head = after | scopes.reads(node.test)
+            head = after | self.reads(node.test)
             while True:
-                new = after | scopes.reads(node.test) | self.block(node.body, head)
+                new = after | self.reads(node.test) | self.block(node.body, head)
                 if new == head:
                     break
                 head = new
@@ -133,7 +151,7 @@ class _Liveness:
         if isinstance(node, gast.For):
             self._record(node, live)
             after = self.block(node.orelse, live)
-            targets = set(scopes.assigned(node.target))
+            targets = set(self.assigned(node.target))
             after = after | set(self.head_reads.get(id(node), ()))
             head = set(after)
             while True:
@@ -142,16 +160,16 @@ class _Liveness:
                     break
                 head = new
             self.facts[node].live_head = head
-            return head | scopes.reads(node.iter)
+            return head | self.reads(node.iter)
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
-            return (live - {node.name}) | scopes.reads(node)
+            return (live - {node.name}) | self.reads(node)
         if isinstance(node, gast.With):
             # The body runs once, straight through, after the `as` targets are bound.
             inner = self.block(node.body, live)
             for item in node.items:
                 if item.optional_vars is not None:
-                    inner = inner - set(scopes.assigned(item.optional_vars))
-            return inner | scopes.reads([i.context_expr for i in node.items])
+                    inner = inner - set(self.assigned(item.optional_vars))
+            return inner | self.reads([i.context_expr for i in node.items])
         if isinstance(node, gast.Try):
             # An exception may leave the body anywhere: what the handlers need
             # is live throughout the body.
@@ -160,25 +178,26 @@ class _Liveness:
             for h in node.handlers:
                 handlers |= self.block(h.body, after)
             exit_ = self.block(node.orelse, after) | handlers
-            return self.block(node.body, exit_) | handlers | scopes.reads(
+            return self.block(node.body, exit_) | handlers | self.reads(
                 [h.type for h in node.handlers if h.type is not None])
         if isinstance(node, (gast.AsyncWith, gast.AsyncFor)):
-            return live | scopes.reads(node)
+            return live | self.reads(node)
         if isinstance(node, gast.AugAssign):
-            return live | scopes.reads(node)
-        return (live - set(scopes.assigned(node))) | scopes.reads(node)
+            return live | self.reads(node)
+        return (live - set(self.assigned(node))) | self.reads(node)
 
     def _record(self, node, live):
-        modified = scopes.assigned(node.body + node.orelse)
-        if isinstance(node, gast.For):
-            modified = scopes.assigned(node.target) + [
-                m for m in modified if m not in scopes.assigned(node.target)]
         if node in self.facts:
             # Inside a loop the walk visits statements more than once; keep
             # the union (the last visit sees the fixed point's live set).
             self.facts[node].live_out |= set(live)
-        else:
-            self.facts._put(node, StmtFacts(modified, set(live), set()))
+            return
+        modified = self.assigned(node.body + node.orelse)
+        if isinstance(node, gast.For):
+            modified = self.assigned(node.target) + [
+                m for m in modified if m not in self.assigned(node.target)]
+        self.facts._put(node, StmtFacts(modified, set(live), set(),
+                                        read=self.reads(node.body + node.orelse)))
 
 
 class _Definite:

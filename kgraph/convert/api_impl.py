@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import threading
 import time
 import types
@@ -22,9 +24,15 @@ class Conversion:
     qualname: str
     filename: str
     original_source: str
-    generated_source: str
+    tree: ast.AST             # the converted function (Python AST)
     code: types.CodeType
     seconds: float
+
+    @functools.cached_property
+    def generated_source(self):
+        """The generated code as text (made on first use: most conversions are
+        never shown)."""
+        return ast.unparse(self.tree)
 
 
 _lock = threading.RLock()
@@ -47,9 +55,8 @@ def convert_code(fn):
         node = run_all(src.node, ctx)
         if hasattr(node, "decorator_list"):
             node.decorator_list = []  # applied by the original def, not again
-        generated = codegen.to_source(node)
-        code = codegen.compile_code(fn, node, src.filename)
-        conv = Conversion(fn.__qualname__, src.filename, src.text, generated, code,
+        code, tree = codegen.compile_code(fn, node, src.filename)
+        conv = Conversion(fn.__qualname__, src.filename, src.text, tree, code,
                           time.perf_counter() - start)
         _by_code[fn.__code__] = conv
         stats["conversions"] += 1

@@ -26,62 +26,77 @@ INNER = "__kgraph_converted__"
 
 def _strip_for_compile(node):
     """Defaults, annotations and decorators were evaluated by the original def."""
-    if isinstance(node, gast.FunctionDef):
+    args = node.args
+    args.defaults = []
+    args.kw_defaults = [None] * len(args.kwonlyargs)
+    if isinstance(node, ast.FunctionDef):
         node.decorator_list = []
         node.returns = None
-        args = node.args
-        args.defaults = []
-        args.kw_defaults = [None] * len(args.kwonlyargs)
         for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
             if a is not None:
                 a.annotation = None
-    else:  # Lambda
-        node.args.defaults = []
-        node.args.kw_defaults = [None] * len(node.args.kwonlyargs)
     return node
 
 
 def to_source(node):
-    """Readable source of a converted function (what ``kgraph.to_code`` shows)."""
+    """Readable source of a converted gast tree (what ``kgraph.to_code`` shows)."""
     return ast.unparse(gast.gast_to_ast(node))
 
 
 def compile_code(fn, node, filename):
-    """Compile the converted tree ``node`` of ``fn``; returns the inner code object."""
-    node = _strip_for_compile(node)
-    freevars = list(fn.__code__.co_freevars)
-    line = node.lineno
-    pre = [gast.Assign(targets=[gast.Name(id=v, ctx=gast.Store(), annotation=None,
-                                          type_comment=None)],
-                       value=gast.Constant(value=None, kind=None), type_comment=None)
-           for v in freevars + [RUNTIME]]
-    if isinstance(node, gast.Lambda):
-        inner = [gast.Return(value=node)]
+    """Compile the converted gast tree ``node`` of ``fn``.
+
+    Returns ``(inner code object, Python AST of the converted function)``;
+    the AST is left as converted (for ``kgraph.to_code``, unparsed on demand).
+    """
+    tree = gast.gast_to_ast(node)
+    saved = _save_signature(tree)
+    tree = _strip_for_compile(tree)
+    line = tree.lineno
+    pre = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())],
+                      value=ast.Constant(value=None))
+           for v in list(fn.__code__.co_freevars) + [RUNTIME]]
+    if isinstance(tree, ast.Lambda):
+        inner = [ast.Return(value=tree)]
     else:
         # Defined under a private name: a recursive call to the function's own
         # (global) name must not become a closure over the factory's local.
-        node.name, user_name = INNER, node.name
-        inner = [node, gast.Return(value=gast.Name(id=INNER, ctx=gast.Load(),
-                                                   annotation=None, type_comment=None))]
-    factory = gast.FunctionDef(
-        name=FACTORY, args=gast.arguments(args=[], posonlyargs=[], vararg=None,
-                                          kwonlyargs=[], kw_defaults=[], kwarg=None,
-                                          defaults=[]),
+        tree.name = INNER
+        inner = [tree, ast.Return(value=ast.Name(id=INNER, ctx=ast.Load()))]
+    factory = ast.FunctionDef(
+        name=FACTORY, args=ast.arguments(args=[], posonlyargs=[], vararg=None, kwonlyargs=[],
+                                         kw_defaults=[], kwarg=None, defaults=[]),
         body=pre + inner, decorator_list=[], returns=None, type_comment=None,
         type_params=[])
     for n in pre + [factory]:
         n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, 0, line, 0
-    module = ast.fix_missing_locations(
-        gast.gast_to_ast(gast.Module(body=[factory], type_ignores=[])))
+    module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
     code = compile(module, filename, "exec", dont_inherit=True)
     namespace = {}
     exec(code, namespace)  # defines the factory only; nothing of the user's runs
     inner_code = namespace[FACTORY]().__code__
-    if not isinstance(node, gast.Lambda):
-        node.name = user_name
-        inner_code = inner_code.replace(co_name=user_name, co_qualname=fn.__qualname__)
+    if not isinstance(tree, ast.Lambda):
+        inner_code = inner_code.replace(co_name=fn.__name__, co_qualname=fn.__qualname__)
+        tree.name = fn.__name__
+    _restore_signature(tree, saved)
     policy.register_generated(inner_code)
-    return inner_code
+    return inner_code, tree
+
+
+def _save_signature(tree):
+    args = tree.args
+    every = args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+    return (list(args.defaults), list(args.kw_defaults), getattr(tree, "returns", None),
+            [(a, a.annotation) for a in every if a is not None])
+
+
+def _restore_signature(tree, saved):
+    defaults, kw_defaults, returns, annotations = saved
+    tree.args.defaults, tree.args.kw_defaults = defaults, kw_defaults
+    if isinstance(tree, ast.FunctionDef):
+        tree.returns = returns
+    for a, annotation in annotations:
+        a.annotation = annotation
 
 
 def bind(fn, inner_code):

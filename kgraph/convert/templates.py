@@ -85,15 +85,23 @@ def if_(test, body, orelse=()):
 
 
 def copy_location(new, old):
-    """Give ``new`` and all its location-less descendants ``old``'s position."""
-    for n in gast.walk(new):
+    """Give ``new`` and its location-less descendants ``old``'s position.
+
+    Does not descend into nodes that already have a location: those are the
+    user's statements (moved into generated functions), whose descendants
+    keep their own lines. This keeps conversion linear in the tree size.
+    """
+    todo = [new]
+    while todo:
+        n = todo.pop()
         if "lineno" in n._attributes:
-            if getattr(n, "lineno", None) is None:
-                n.lineno = old.lineno
-                n.col_offset = getattr(old, "col_offset", 0)
-                # One line only: Python 3.11 reports a method call at the
-                # *end* line of its callee, and errors must name the
-                # statement's own line.
-                n.end_lineno = old.lineno
-                n.end_col_offset = getattr(old, "col_offset", 0)
+            if getattr(n, "lineno", None) is not None:
+                continue
+            n.lineno = old.lineno
+            n.col_offset = getattr(old, "col_offset", 0)
+            # One line only: Python 3.11 reports a method call at the *end*
+            # line of its callee, and errors must name the statement's line.
+            n.end_lineno = old.lineno
+            n.end_col_offset = getattr(old, "col_offset", 0)
+        todo.extend(gast.iter_child_nodes(n))
     return new

@@ -11,11 +11,12 @@ from __future__ import annotations
 import gast
 
 from kgraph.convert import templates as T
-from kgraph.passes.common import replace_stmt
+from kgraph.passes.common import insert_before
 from kgraph.passes.loop_exits import guard, loops_innermost_first, owns
 
 
 def run(root, ctx):
+    inserts = {}
     for loop in loops_innermost_first(root):
         if owns(loop, gast.Break):
             flag = ctx.namer.new("break")
@@ -26,6 +27,6 @@ def run(root, ctx):
                     loop.test)
             else:
                 ctx.for_breaks[id(loop)] = (loop, flag)
-            replace_stmt(root, loop, [T.copy_location(T.assign(flag, T.const(False)), loop),
-                                      loop])
+            inserts[id(loop)] = [T.copy_location(T.assign(flag, T.const(False)), loop)]
+    insert_before(root, inserts)
     return root

@@ -126,6 +126,20 @@ def contains(node, predicate, stop=()):
     return False
 
 
+def insert_before(root, inserts):
+    """Insert statements before others, in one walk: ``inserts`` maps
+    ``id(stmt)`` to the statements to put before ``stmt``."""
+    if not inserts:
+        return
+    for node in list(gast.walk(root)):
+        blocks = [getattr(node, f) for f in ("body", "orelse", "finalbody")
+                  if isinstance(getattr(node, f, None), list)]
+        blocks += [h.body for h in getattr(node, "handlers", []) or []]
+        for block in blocks:
+            if any(id(s) in inserts for s in block):
+                block[:] = [x for s in block for x in inserts.get(id(s), []) + [s]]
+
+
 def replace_stmt(root, stmt, replacement):
     """Put the statements ``replacement`` where ``stmt`` stands under ``root``."""
     for node in gast.walk(root):

@@ -37,13 +37,19 @@ class _Rewriter:
         self.facts = facts
         self.outer = []   # global/nonlocal names of the enclosing user functions
         self.rebinders = []   # nested defs that rebind this function's variables
+        self.maybe_unstageable = []
 
     def function(self, fn):
         if id(fn) in self.ctx.skip:
             return
         self.outer.append((scopes.declared_outer(fn), _decl_kinds(fn)))
         self.rebinders.append(_nonlocal_rebinders(fn))
+        # Scanned once here: most functions have nothing unstageable, and then
+        # no statement needs its own scan.
+        self.maybe_unstageable.append(bool(self.rebinders[-1]) or any(
+            isinstance(n, gast.Try) for n in scopes.walk_no_scopes(fn)))
         fn.body = self.block(fn.body)
+        self.maybe_unstageable.pop()
         self.rebinders.pop()
         self.outer.pop()
 
@@ -94,6 +100,8 @@ class _Rewriter:
         """``(keyword, line)`` of the first statement in ``nodes`` that a graph
         cannot stage (a try, or a call to a nested function that rebinds a
         variable of this one with nonlocal), else None."""
+        if not (self.maybe_unstageable and self.maybe_unstageable[-1]):
+            return None
         rebinders = self.rebinders[-1] if self.rebinders else {}
         for n in nodes:
             for inner in gast.walk(n):
@@ -125,7 +133,7 @@ class _Rewriter:
         outer = self._outer_names()
         # State: what is live after the if, plus what a branch reads and may
         # rebind (Python would make it local to the branch function otherwise).
-        read = scopes.reads(node.body + node.orelse)
+        read = f.read
         params = [n for n in f.modified if n not in outer and (
             n in f.live_out or (n in f.defined and n in read))]
         outputs = params
