@@ -41,7 +41,8 @@ def save_swatches(path, names, true_rgb, pred_rgb, title=None):
         path: output file (str or path-like); parent directories are created.
         names: the colour names, one row each.
         true_rgb: ``[N, 3]`` true colours, or ``None`` (e.g. for names given
-            on the command line) to draw only the predicted swatches.
+            on the command line) to draw only the predicted swatches; in a
+            list, a row that is ``None`` has no true swatch.
         pred_rgb: ``[N, 3]`` predicted colours.
         title: optional title drawn above the rows.
 
@@ -62,7 +63,14 @@ def save_swatches(path, names, true_rgb, pred_rgb, title=None):
     if n == 0:
         raise ValueError("save_swatches needs at least one name")
     pred = _as_rgb(pred_rgb, n, "pred_rgb")
-    true = None if true_rgb is None else _as_rgb(true_rgb, n, "true_rgb")
+    known = [True] * n
+    if true_rgb is not None and not isinstance(true_rgb, np.ndarray):
+        # A row given as None has no true colour (e.g. a name typed on the
+        # command line below held-out names): only its prediction is drawn.
+        true_rgb = list(true_rgb)
+        known = [row is not None for row in true_rgb]
+        true_rgb = [(0.0, 0.0, 0.0) if row is None else row for row in true_rgb]
+    true = None if true_rgb is None or not any(known) else _as_rgb(true_rgb, n, "true_rgb")
 
     top_in = _HEADER_IN + (_TITLE_IN if title else 0.0)
     height_in = n * _ROW_IN + top_in
@@ -81,7 +89,7 @@ def save_swatches(path, names, true_rgb, pred_rgb, title=None):
         label = name if len(name) <= _MAX_NAME_CHARS else name[: _MAX_NAME_CHARS - 1] + "\u2026"
         ax.text(_NAME_X, i + 0.5, label, ha="left", va="center", fontsize=10)
         columns = [(_PRED_X, pred[i])]
-        if true is not None:
+        if true is not None and known[i]:
             columns.append((_TRUE_X, true[i]))
         for (x0, x1), colour in columns:
             ax.add_patch(
