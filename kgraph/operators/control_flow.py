@@ -406,22 +406,42 @@ def describe_iterable(iterable):
 def _tf_for(graph_iter, body, state, names, extra_test, loc):
     if isinstance(graph_iter, iterables.DatasetIterable):
         return _tf_dataset_for(graph_iter, body, state, names, extra_test, loc)
-    n = graph_iter.size()
-    k0 = tf.constant(0, dtype=n.dtype)
-
-    def test(k, *s):
-        go = k < n
+    def with_extra(go, s):
         if extra_test is not None:
             more = extra_test(*s)
             if more is not True:
                 go = tf.logical_and(go, tf.convert_to_tensor(more))
         return go
 
+    xla = context.jit_compile()
+    step = getattr(graph_iter, "static_step", None)
+    if step is not None and not xla:
+        # range(start, stop, <Python int>): the loop carries the value itself,
+        # as a hand-written while loop would (no index, no trip count).
+        stop = graph_iter.stop
+
+        def range_test(v, *s):
+            return with_extra(v < stop if step > 0 else v > stop, s)
+
+        def range_body(v, *s):
+            return (v + step,) + tuple(body(v, *s))
+
+        out = _tf_loop(range_test, range_body, (graph_iter.start,) + tuple(state),
+                       ("<iteration>",) + tuple(names), loc, "the for loop")
+        return out[1:]
+
+    n = graph_iter.size()
+    k0 = tf.constant(0, dtype=n.dtype)
+
+    def test(k, *s):
+        return with_extra(k < n, s)
+
     def loop_body(k, *s):
         return (k + 1,) + tuple(body(graph_iter.get(k), *s))
 
+    # The trip count bounds the loop for XLA (and sizes its list accumulators).
     out = _tf_loop(test, loop_body, (k0,) + tuple(state), ("<iteration>",) + tuple(names), loc,
-                   "the for loop", maximum_iterations=n, list_capacity=n,
+                   "the for loop", maximum_iterations=n if xla else None, list_capacity=n,
                    exact_steps=extra_test is None)
     return out[1:]
 

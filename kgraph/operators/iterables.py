@@ -47,6 +47,11 @@ class TensorRange(IndexedIterable):
         if self._static_step == 0:
             raise ValueError("range() arg 3 must not be zero")
 
+    @property
+    def static_step(self):
+        """The step when it is a Python int (the common case), else None."""
+        return self._static_step
+
     def size(self):
         span = self.stop - self.start
         if self._static_step == 1:
