@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-BENCHMARKS = ("benchmarks.control_flow", "benchmarks.conversion")
+BENCHMARKS = ("benchmarks.control_flow", "benchmarks.conversion", "benchmarks.training")
 
 
 def main(argv=None):

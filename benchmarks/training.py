@@ -1,6 +1,6 @@
-"""Training-loop overhead: the same small RNN trained by seven loops, side by side.
+"""Training-loop overhead: the same small RNN trained by six loops, side by side.
 
-    python3 -m benchmarks.training             # full run (~5-8 min on 2 busy cores)
+    python3 -m benchmarks.training             # full run (~5 min on 2 busy cores)
     python3 -m benchmarks.training --quick     # smoke run (< 1 min)
     python3 -m benchmarks.training --markdown  # the table as Markdown
 
@@ -26,14 +26,17 @@ copy of the model (same initial weights) on the same ``tf.data`` pipeline
    variants run, so the difference is the loop machinery alone); 6x: the
    nested step with ``jit_compile=True``.
 
-A sample is one ``fit(epochs=E)`` call (E=2 by default), or the equivalent
-(E epoch calls of the floor on a fresh iterator; ``--eager-steps`` steps of
-the eager loop), so fit's per-call cost is included and amortised over E
-epochs. The first calls (tracing, XLA compilation) are warm-up and never
-timed; then the variants are sampled round-robin (see common.py) and the
-medians reported. Afterwards every variant's optimizer step count is checked
-against the number of steps it was asked to run, the loss must have fallen,
-and the in-graph loops must not have retraced while timed.
+A sample is one ``fit(epochs=E)`` call (E=2 by default: two graph calls in
+"epoch" mode, one in "fit" mode), or the equivalent (E epoch calls of the
+floor on a fresh iterator; ``--eager-steps`` steps of the eager loop), so
+fit's per-call cost is included and amortised over E epochs. The first calls
+(tracing, XLA compilation) are warm-up and never timed; then the variants are
+sampled round-robin (see common.py) and the medians reported. Afterwards:
+every variant's optimizer step count must equal the steps it was asked to
+run, its loss on the whole data must have fallen, the non-XLA graph variants
+(2)-(6) must end with the same loss (same weights, batches and step count:
+the loops did the same training), and the loops must not have retraced while
+timed.
 """
 
 from __future__ import annotations
@@ -49,15 +52,14 @@ except ImportError:   # run as a script: python3 benchmarks/training.py
 
 common.quiet_tensorflow()
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 tf.get_logger().setLevel("ERROR")
 
-import keras  # noqa: E402
+import keras
 
-import kgraph  # noqa: E402
-
+import kgraph
 
 # ---------------------------------------------------------------------------
 # Data and model
@@ -127,8 +129,7 @@ def compiled(cfg, weights, cls=keras.Model, **compile_kwargs):
 
 
 # ---------------------------------------------------------------------------
-# The variants. Each is a callable running one timed sample and returning the
-# number of optimizer steps it asked for, plus the model it trains.
+# The variants: a Runner per variant, with the model it trains.
 
 class Runner:
     """One variant: ``__call__`` runs one sample (``steps`` optimizer steps)."""
@@ -186,7 +187,9 @@ def eager_runner(cfg, weights, ds):
 def floor_runner(key, label, cfg, weights, ds, jit_compile):
     """The overhead floor: tf.while_loop over an epoch, get_next, nested step."""
     model = compiled(cfg, weights)
-    model.fit(ds.take(1), verbose=0)          # builds the model, metrics, optimizer
+    # Create every variable before tracing (as kgraph does), without training.
+    model.evaluate(ds.take(1), verbose=0)     # builds the model and its metrics
+    model.optimizer.build(model.trainable_variables)
     step = tf.function(model.train_step, autograph=False, jit_compile=jit_compile,
                        reduce_retracing=True)
     repeated = ds.repeat()
@@ -262,6 +265,12 @@ def data_loss(model, x, y):
     return float(tf.reduce_mean(tf.square(model(x) - y)))
 
 
+# Non-XLA graph variants: same initial weights, same batches in the same
+# order, same number of steps (checked), same ops: they end with the same
+# weights, so the same loss.
+SAME_WEIGHTS = ("2", "3", "4", "5", "6")
+
+
 def check(runners, iterations_before, traces_after_warmup, first_loss, final_losses):
     """Every variant ran the steps it was asked for, learned, and (in-graph
     loops) did not retrace while timed. Returns a list of problems."""
@@ -274,11 +283,15 @@ def check(runners, iterations_before, traces_after_warmup, first_loss, final_los
         final = final_losses[r.key]
         if not np.isfinite(final) or not final < first_loss:
             problems.append(f"({r.key}) loss did not fall: {first_loss:.4f} -> {final:.4f}")
+        if r.key in SAME_WEIGHTS and SAME_WEIGHTS[0] in final_losses:
+            reference = final_losses[SAME_WEIGHTS[0]]
+            if not np.isclose(final, reference, rtol=1e-3, atol=0):
+                problems.append(f"({r.key}) trained to loss {final:.6e}, "
+                                f"({SAME_WEIGHTS[0]}) to {reference:.6e}: not the same training")
         count = getattr(r, "trace_count", None)
-        if count is not None and traces_after_warmup.get(r.key) is not None:
-            if count() != traces_after_warmup[r.key]:
-                problems.append(f"({r.key}) retraced while timed: "
-                                f"{traces_after_warmup[r.key]} -> {count()} traces")
+        before = traces_after_warmup.get(r.key)
+        if count is not None and before is not None and count() != before:
+            problems.append(f"({r.key}) retraced while timed: {before} -> {count()} traces")
     return problems
 
 
@@ -310,8 +323,8 @@ def report(cfg, runners, stats):
         title=(f"Training loops: Embedding({cfg.vocab}, {cfg.embed}) -> GRU({cfg.units}) -> "
                f"Dense(3); batch {cfg.batch}, length {cfg.seq_len}, {cfg.steps} steps/epoch, "
                f"{cfg.epochs} epochs per sample"),
-        notes=["vs (k): speed ratio to variant (k), median of the per-round ratios "
-               "(> 1 = faster); IQR: of the sample times, relative to the median."])
+        notes=[("vs (k): speed ratio to variant (k), median of the per-round ratios "
+                "(> 1 = faster); IQR: of the sample times, relative to the median.")])
     for r in runners:
         s = stats[r.key]
         table.add(f"({r.key}) {r.label}", f"{steps_per_s(r.key):.0f}",
@@ -345,6 +358,8 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=None, help="training samples (4096)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs per timed sample (default 2)")
+    parser.add_argument("--eager-steps", type=int, default=None,
+                        help="steps per sample of the eager loop (default 24)")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA variants")
     parser.add_argument("--autotune", action="store_true",
                         help="prefetch(AUTOTUNE) with tf.data autotuning on (default: off, "
@@ -354,7 +369,7 @@ def main(argv=None):
     cfg = Config()
     if args.quick:
         cfg = Config(samples=512, epochs=1, eager_steps=4)
-    for name in ("units", "batch", "samples", "epochs"):
+    for name in ("units", "batch", "samples", "epochs", "eager_steps"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     repeats = args.repeats or (3 if args.quick else 21)
@@ -406,8 +421,8 @@ def main(argv=None):
     if problems:
         print("\nPROBLEMS:\n  " + "\n  ".join(problems))
         return 1
-    print("checks: every variant ran the steps asked for, its loss fell, "
-          "no retracing while timed")
+    print("checks: every variant ran the steps asked for, its loss fell, (2)-(6) end with "
+          "the same loss, no retracing while timed")
     return 0
 
 

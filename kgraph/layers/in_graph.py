@@ -10,8 +10,9 @@ Separation of concerns:
 
 * ``_train_loop`` / ``_data_loop``: what happens in the graph (converted code);
 * ``StepFunctions``: one Keras step as a nested ``tf.function`` run through
-  ``strategy.run`` (kept as its own function: inlined into a loop body the
-  same step ran 4x slower in our measurements, see docs/benchmarks.md);
+  ``strategy.run`` (kept as its own function, as Keras does: it lets jit_compile apply to the
+  step alone; in our first prototype, whose loop wrapped each step in a
+  tf.cond, the inlined GRU step ran 4x slower than a nested one);
 * ``Record``: turns a step's logs into one row of a step-indexed record, which
   comes back to the host as arrays (per-step loss/metrics for TensorBoard);
 * ``Progress``: the only host round trip inside the loop, every N steps, to
@@ -24,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-import time
 
 import numpy as np
 import tensorflow as tf
@@ -400,31 +400,30 @@ def fit_in_graph(model, mode, x=None, y=None, batch_size=None, epochs=1, verbose
     runner.set_data(train_ds, val_ds, steps, val_steps)
     runner.progress.epochs = epochs
     runner.new_iterators()
-
-    results = []
-    if mode == "fit":
-        cb.on_epoch_begin(initial_epoch)
-        cb.on_train_batch_begin(0)
-        start_time = time.perf_counter()
-        result = runner.run(initial_epoch, epochs)
-        results.append(result)
-        _replay(model, cb, result, initial_epoch, runner, verbose, first_begun=True,
-                seconds=time.perf_counter() - start_time)
-    else:
-        for epoch in range(initial_epoch, epochs):
-            cb.on_epoch_begin(epoch)
+    try:
+        if mode == "fit":
+            cb.on_epoch_begin(initial_epoch)
             cb.on_train_batch_begin(0)
-            result = runner.run(epoch, epoch + 1)
-            results.append(result)
-            _replay(model, cb, result, epoch, runner, verbose, first_begun=True)
-            if model.stop_training:
-                break
+            result = runner.run(initial_epoch, epochs)
+            _replay(model, cb, result, initial_epoch, runner, verbose, first_begun=True)
+        else:
+            for epoch in range(initial_epoch, epochs):
+                cb.on_epoch_begin(epoch)
+                cb.on_train_batch_begin(0)
+                result = runner.run(epoch, epoch + 1)
+                _replay(model, cb, result, epoch, runner, verbose, first_begun=True)
+                if model.stop_training:
+                    break
+    finally:
+        # Release the iterators (their prefetch threads and buffered batches)
+        # now, not at the next fit.
+        runner.iterators = None
     cb.on_train_end(logs=model.history.history and {
         k: v[-1] for k, v in model.history.history.items()})
     return model.history
 
 
-def _replay(model, cb, result, first_epoch, runner, verbose, first_begun, seconds=None):
+def _replay(model, cb, result, first_epoch, runner, verbose, first_begun):
     """Tell callbacks what happened inside one graph call, epoch by epoch."""
     offset = 0
     for i, (row, done) in enumerate(zip(result.epoch_rows, result.steps_done)):
