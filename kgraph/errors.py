@@ -65,11 +65,3 @@ class StagingError(KGraphError):
     """
 
     kind = "staging"
-
-
-def location_of(frame_or_code, lineno=None):
-    """``file:line`` text for a frame or a code object."""
-    code = getattr(frame_or_code, "f_code", frame_or_code)
-    if lineno is None:
-        lineno = getattr(frame_or_code, "f_lineno", code.co_firstlineno)
-    return f"{code.co_filename}:{lineno}"

@@ -56,43 +56,21 @@ class Facts:
 _CONTROL = (gast.If, gast.While, gast.For)
 
 
-def analyze(fn_node, facts=None, head_reads=None):
+def analyze(fn_node, head_reads=None):
     """Compute ``Facts`` for every control-flow statement of ``fn_node``.
 
     Nested function definitions are analysed as functions of their own.
     ``head_reads`` maps ``id(for_node)`` to names its loop reads before every
     iteration (a lowered ``break`` flag, tested by the loop itself).
     """
-    facts = Facts() if facts is None else facts
+    facts = Facts()
     if isinstance(fn_node, gast.Lambda):
         return facts
-    body = fn_node.body
-    _Liveness(facts, head_reads or {}).block(body, set())
-    params = _param_names(fn_node.args)
-    _Definite(facts).block(body, set(params))
-    for node in gast.walk(fn_node):
-        if node is not fn_node and isinstance(node, (gast.FunctionDef,)):
-            if node not in _seen_functions(facts):
-                _seen_functions(facts).add(node)
-                analyze(node, facts, head_reads)
+    for fn in gast.walk(fn_node):   # the function itself and every nested def, once
+        if isinstance(fn, gast.FunctionDef):
+            _Liveness(facts, head_reads or {}).block(fn.body, set())
+            _Definite(facts).block(fn.body, set(_param_names(fn.args)))
     return facts
-
-
-def _seen_functions(facts):
-    if not hasattr(facts, "_functions"):
-        facts._functions = _IdSet()
-    return facts._functions
-
-
-class _IdSet:
-    def __init__(self):
-        self._items = {}
-
-    def add(self, node):
-        self._items[id(node)] = node
-
-    def __contains__(self, node):
-        return id(node) in self._items
 
 
 def _param_names(args):

@@ -31,6 +31,3 @@ class Namer:
         self._counts[key] = n
         self._taken.update(candidates)
         return candidates
-
-    def reserve(self, ident):
-        self._taken.add(ident)

@@ -115,10 +115,6 @@ def print_(*args, sep=" ", end="\n", file=None, flush=False):
     return None
 
 
-def is_staged_any(values):
-    return any(is_staged(v) for v in values)
-
-
 def assert_(test, message=None):
     """``assert test, message()``; ``message`` is a thunk (evaluated lazily).
 

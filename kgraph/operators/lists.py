@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from kgraph import context
 from kgraph.errors import StagingError
 
 
@@ -69,9 +68,8 @@ class GraphList:
         return cls(ta, length, element, capacity)
 
     def stack(self):
-        if self.capacity is None:
-            return self.ta.stack()
-        return self.ta.stack()  # fixed size: checked to be full at loop exit
+        # A fixed-size (XLA) array is checked to be full at loop exit.
+        return self.ta.stack()
 
     def __add__(self, other):
         import sys
@@ -139,13 +137,3 @@ def stack(xs, axis=0):
     if isinstance(xs, TypedList) and not xs and xs.element is not None:
         return tf.zeros([0] + xs.element.shape.as_list(), xs.element.dtype)
     return tf.stack(list(xs), axis=axis)
-
-
-def element_spec_of(xs):
-    if isinstance(xs, (GraphList, TypedList)):
-        return xs.element
-    return None
-
-
-def needs_fixed_capacity():
-    return context.jit_compile()

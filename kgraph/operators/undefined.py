@@ -49,7 +49,3 @@ class _NoReturn(Undefined):
 
 
 NO_RETURN = _NoReturn()
-
-
-def is_undefined(value):
-    return isinstance(value, Undefined)
