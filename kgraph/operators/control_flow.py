@@ -15,7 +15,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from kgraph import context
-from kgraph.errors import StagingError
+from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
+                           UnsupportedStagingError)
 from kgraph.operators import iterables
 from kgraph.operators.composites import carrying
 from kgraph.operators.lists import GraphList
@@ -151,13 +152,13 @@ def _check_arity(out, names, where, loc_text):
 
 def _as_bool_tensor(test, where, loc_text):
     if isinstance(test, tf.data.Dataset):
-        raise StagingError(f"the condition of {where} is a tf.data.Dataset",
+        raise StagingTypeError(f"the condition of {where} is a tf.data.Dataset",
                            location=loc_text)
     test = tf.convert_to_tensor(test)
     if test.dtype != tf.bool:
         test = tf.cast(test, tf.bool) if test.shape.rank == 0 else test
     if test.shape.rank not in (0, None):
-        raise StagingError(
+        raise StagingValueError(
             f"the condition of {where} is a tensor of shape {test.shape}, "
             f"not a scalar: its truth value is ambiguous",
             location=loc_text, hints=("reduce it first, e.g. tf.reduce_any(...) or "
@@ -177,7 +178,7 @@ def _refuse_unstageable(unstageable, what, loc):
         # A try is the user's statement to move; a nonlocal rebinding is only
         # reached through a call, so the loop/if is what to point at.
         where = f"{loc[0]}:{line}" if keyword == "try" else location_text(loc)
-        raise StagingError(
+        raise UnsupportedStagingError(
             f"{what} (line {loc[1]}) becomes graph control flow, but it reaches the "
             f"'{keyword}' statement at line {line}: {why}",
             location=where,
@@ -287,7 +288,7 @@ def _size_list(slot, capacity, exact_steps, name, where, loc_text):
     if not context.jit_compile():
         return slot
     if capacity is None or not exact_steps:
-        raise StagingError(
+        raise UnsupportedStagingError(
             f"list '{name}' grows inside {where} under jit_compile=True, but XLA needs the "
             f"final size up front and the number of iterations is not known before the loop",
             location=loc_text,
@@ -343,7 +344,7 @@ def _build_loop(test, body, state, names, slots, loc, loc_text, where, maximum_i
             if i not in live_set and slots[i].kind not in ("same", "undefined"):
                 raise AssertionError("slot became live without respec")
             if lists_capacity(slots[i]) is not None and getattr(v, "static_count", 1) != 1:
-                raise StagingError(
+                raise UnsupportedStagingError(
                     f"list '{names[i]}' is appended to a varying number of times per "
                     f"iteration of {where}; under jit_compile=True each iteration must "
                     f"append exactly once", location=loc_text,
