@@ -21,7 +21,8 @@ import pytest
 from tests import program_gen as gen
 
 # Constructs main converts with Python's exact meaning on all four dtypes.
-CI_FEATURES = gen.BASE + ("for_tensor", "ternary", "print")
+CI_FEATURES = gen.BASE + ("for_tensor", "ternary", "print", "boolvalue", "chained",
+                          "membership", "subscript", "attribute")
 CI_PROGRAMS = 300
 CI_SEED = 20261202
 
@@ -54,8 +55,8 @@ _MARKERS = {
     "continue": r"\bcontinue\b",
     "return": r"^\s+(if .*:\s*)?return (?!a, b, c)",
     "boolops": r"\b(and|or|not)\b",
-    "boolvalue": r"\w or (-?\d|\(x)",
-    "chained": r"<=? [^<>=]+ <",
+    "boolvalue": r"\(\w+ (or|and) ",
+    "chained": r"(^|[\s(])-?[\d.]+ <= ",
     "ternary": r" if .* else ",
     "membership": r" in \(",
     "print": r"print\(",
