@@ -126,8 +126,8 @@ class DatasetIterable:
 
 def as_graph_iterable(value):
     """The graph iterable for ``value``, or None when Python should iterate it."""
-    if isinstance(value, (IndexedIterable, DatasetIterable)):
-        return value
+    if isinstance(value, (IndexedIterable, DatasetIterable, GraphList)):
+        return value   # a graph list has size() and get(k) like an IndexedIterable
     if not is_staged(value):
         return None
     if isinstance(value, tf.data.Dataset):
