@@ -14,7 +14,7 @@ from kgraph import context
 from kgraph.analysis.scopes import all_identifiers
 from kgraph.convert import codegen, source
 from kgraph.convert.names import Namer
-from kgraph.errors import ConversionError
+from kgraph.errors import NotConvertibleError
 from kgraph.passes import run_all
 from kgraph.passes.common import Context
 
@@ -79,7 +79,7 @@ def partial_source(fn, upto):
 def converted_function(fn):
     """The converted twin of the plain function ``fn`` (cached per function)."""
     if not isinstance(fn, types.FunctionType):
-        raise ConversionError(f"cannot convert {fn!r}: not a Python function")
+        raise NotConvertibleError(f"cannot convert {fn!r}: not a Python function")
     try:
         new = _by_function.get(fn)
     except TypeError:

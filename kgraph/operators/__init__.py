@@ -5,6 +5,7 @@ Nothing else belongs here: every public name is called by generated code.
 
 from kgraph.operators.builtins import assert_, print_
 from kgraph.operators.calls import call, comp_iter
+from kgraph.operators.composites import read_attr, read_item, write_attr, write_item
 from kgraph.operators.control_flow import for_stmt, if_exp, if_stmt, while_stmt
 from kgraph.operators.iterables import enumerate_, len_, range_, zip_
 from kgraph.operators.lists import (list_append, list_delitem, list_extend, list_insert,
@@ -17,4 +18,5 @@ __all__ = [
     "while_stmt", "enumerate_", "len_", "range_", "zip_", "list_append", "list_delitem",
     "list_extend", "list_insert", "list_mutate", "list_pop", "list_setitem",
     "set_element_type", "and_", "not_", "or_", "NO_RETURN", "Undefined",
+    "read_attr", "read_item", "write_attr", "write_item",
 ]

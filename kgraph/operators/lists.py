@@ -46,12 +46,12 @@ import sys
 
 import tensorflow as tf
 
-from kgraph.errors import StagingError
+from kgraph.errors import StagingError, StagingTypeError, UnsupportedStagingError
 
 _KGRAPH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class GraphListTypeError(StagingError, TypeError):
+class GraphListTypeError(StagingTypeError):
     """A Python protocol that needs a Python answer was used on a graph list.
 
     Cause: ``len()``, ``iter()``, ``bool()`` or ``in`` on a list whose length
@@ -63,7 +63,7 @@ class GraphListTypeError(StagingError, TypeError):
     kind = "graph-list"
 
 
-class GraphListUnsupportedError(StagingError, NotImplementedError):
+class GraphListUnsupportedError(UnsupportedStagingError):
     """An operation on a graph list that kgraph cannot stage.
 
     Cause: e.g. ``xs.sort(key=...)``, slice assignment, or changing a list
@@ -114,7 +114,7 @@ class GraphList:
     @classmethod
     def from_python(cls, items, element, capacity=None):
         if element is None:
-            raise StagingError("the element type of a list accumulated in a graph loop is "
+            raise StagingTypeError("the element type of a list accumulated in a graph loop is "
                                "unknown", location=_user_location(),
                                hints=("call kgraph.set_element_type(xs, dtype, shape) "
                                       "after creating the list",))
