@@ -46,7 +46,7 @@ import sys
 
 import tensorflow as tf
 
-from kgraph.errors import StagingError, StagingTypeError, UnsupportedStagingError
+from kgraph.errors import StagingTypeError, UnsupportedStagingError
 
 _KGRAPH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -101,13 +101,39 @@ class GraphList:
     description = "a list accumulated in a graph loop"
 
     def __init__(self, ta, length, element, capacity=None, static_count=0, name=None):
-        self.ta = ta
-        self.length = length
+        self.graph = _current_graph()
+        # The contents as seen from each graph that changed them (see _scoped).
+        self._by_graph = {self.graph: [ta, length, static_count]}
         self.element = element
         self.capacity = capacity
-        self.static_count = static_count
         self.name = name     # the variable that holds it, for error messages
-        self.graph = _current_graph()
+
+    # The contents (TensorArray, length, static count) seen from the current
+    # graph: the innermost graph, from the current one outwards, that set them.
+    # Only composite-target state (kg__.write_item, which carries the element
+    # out of the branch or loop itself) changes a list from a graph nested in
+    # its own; everything else must be carried as state (``_check_owner``).
+    def _contents(self):
+        g = _current_graph()
+        while g is not None:
+            found = self._by_graph.get(g)
+            if found is not None:
+                return found
+            g = getattr(g, "outer_graph", None)
+        return self._by_graph[self.graph]
+
+    def _own_contents(self):
+        g = _current_graph()
+        if g not in self._by_graph:
+            self._by_graph[g] = list(self._contents())
+        return self._by_graph[g]
+
+    ta = property(lambda self: self._contents()[0],
+                  lambda self, v: self._own_contents().__setitem__(0, v))
+    length = property(lambda self: self._contents()[1],
+                      lambda self, v: self._own_contents().__setitem__(1, v))
+    static_count = property(lambda self: self._contents()[2],
+                            lambda self, v: self._own_contents().__setitem__(2, v))
 
     # ---------------------------------------------------------- construction
 
@@ -286,6 +312,12 @@ class GraphList:
 
     def __setitem__(self, index, value):
         self._check_owner("item assignment")
+        self._setitem(index, value)
+
+    def scoped_setitem(self, index, value):
+        """``xs[index] = value`` from a nested graph, visible only inside it (and
+        the graphs nested in it): the composite-state protocol carries the
+        element out of the branch or loop and writes it again outside."""
         self._setitem(index, value)
 
     def _setitem(self, index, value):
@@ -482,19 +514,13 @@ def _sorted_rows(lst, key, reverse):
 
 def list_append(xs, value):
     """``xs.append(value)``."""
-    if isinstance(xs, GraphList):
-        xs._append(value)
-        return xs
     xs.append(value)
     return xs
 
 
 def list_extend(xs, values):
     """``xs.extend(values)``."""
-    if isinstance(xs, GraphList):
-        xs._extend(values)
-        return xs
-    if isinstance(values, GraphList) and isinstance(xs, list):
+    if isinstance(values, GraphList) and type(xs) is list:
         # A Python list extended by a graph list becomes a graph list.
         out = GraphList.from_python(xs, values.element) if xs else values.copy()
         if xs:
@@ -506,47 +532,31 @@ def list_extend(xs, values):
 
 def list_insert(xs, index, value):
     """``xs.insert(index, value)``."""
-    if isinstance(xs, GraphList):
-        xs._insert(index, value)
-    else:
-        xs.insert(index, value)
+    xs.insert(index, value)
     return xs
 
 
 def list_pop(xs, *index):
     """``v = xs.pop(*index)`` becomes ``xs, v = list_pop(xs, *index)``."""
-    if isinstance(xs, GraphList):
-        return xs, xs._pop(*index)
     return xs, xs.pop(*index)
 
 
 def list_setitem(xs, index, value):
-    """``xs[index] = value`` (any container; graph lists are written functionally)."""
-    if isinstance(xs, GraphList):
-        xs._setitem(index, value)
-    else:
-        xs[index] = value
+    """``xs[index] = value`` where ``index`` is not a constant (a constant index is
+    composite-target state: see operators/composites.py)."""
+    xs[index] = value
     return xs
 
 
 def list_delitem(xs, index):
     """``del xs[index]``."""
-    if isinstance(xs, GraphList):
-        xs._delitem(index)
-    else:
-        del xs[index]
+    del xs[index]
     return xs
-
-
-_IN_PLACE = {"clear": "_clear", "reverse": "_reverse", "sort": "_sort", "remove": "_remove"}
 
 
 def list_mutate(xs, method, *args, **kwargs):
     """``xs.clear()``, ``xs.reverse()``, ``xs.sort(...)``, ``xs.remove(v)``."""
-    if isinstance(xs, GraphList):
-        getattr(xs, _IN_PLACE[method])(*args, **kwargs)
-    else:
-        getattr(xs, method)(*args, **kwargs)
+    getattr(xs, method)(*args, **kwargs)
     return xs
 
 

@@ -9,9 +9,11 @@ Python list, and work on graph lists too):
   ``insert``; ``clear``/``reverse``/``sort``/``remove`` via ``list_mutate``);
 * ``v = xs.pop(i)``   -> ``xs, v = kg__.list_pop(xs, i)``; a bare
   ``xs.pop()`` -> ``xs = kg__.list_pop(xs)[0]``;
-* ``xs[i] = v``       -> ``xs = kg__.list_setitem(xs, i, v)``; ``xs[i] op= v``
-  likewise when the index is a name or a constant (evaluated twice);
-  ``del xs[i]`` -> ``xs = kg__.list_delitem(xs, i)``;
+* ``xs[i] = v``       -> ``xs = kg__.list_setitem(xs, i, v)`` when an enclosing
+  if/while/for cannot carry ``xs[i]`` as one element (``i`` changes in it);
+  ``xs[i] op= v`` likewise when the index is a name (evaluated twice);
+  ``del xs[i]`` -> ``xs = kg__.list_delitem(xs, i)``; elements it can carry
+  (``pair[0] = x``) are left to the control-flow pass (composite state);
 * ``kgraph.set_element_type(xs, ...)`` -> ``xs = kg__.set_element_type(xs, ...)``;
 * a comprehension's iterable -> ``kg__.comp_iter(...)`` (Python semantics;
   a tensor of known length is unrolled, anything else is a clear error).
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import gast
 
+from kgraph.analysis import composites, scopes
 from kgraph.convert import templates as T
 from kgraph.passes.common import MISSING, local_names
 
@@ -35,12 +38,24 @@ class _Lists(gast.NodeTransformer):
     def __init__(self, ctx):
         self.ctx = ctx
         self.scopes = []   # local names of the functions being visited
+        self.enclosing = []   # the if/while/for statements around the current one
+        self.tracked = {}     # id(statement) -> texts of its composite-state targets
 
     def visit_FunctionDef(self, node):
         self.scopes.append(local_names(node))
+        saved, self.enclosing = self.enclosing, []
         self.generic_visit(node)
+        self.enclosing = saved
         self.scopes.pop()
         return node
+
+    def _compound(self, node):
+        self.enclosing.append(node)
+        self.generic_visit(node)
+        self.enclosing.pop()
+        return node
+
+    visit_If = visit_While = visit_For = _compound
 
     def _is_local(self, name):
         return bool(self.scopes) and name in self.scopes[-1]
@@ -56,6 +71,9 @@ class _Lists(gast.NodeTransformer):
         low, high = methods[func.attr]
         if any(isinstance(a, gast.Starred) for a in call.args):
             return None
+        if func.attr == "pop" and call.args and isinstance(call.args[0], gast.Constant) \
+                and isinstance(call.args[0].value, str):
+            return None   # d.pop('key'): a dict (its key is composite-target state)
         if func.attr == "sort":
             if call.args or any(k.arg not in ("key", "reverse") for k in call.keywords):
                 return None
@@ -132,11 +150,34 @@ class _Lists(gast.NodeTransformer):
         return T.copy_location(new, node)
 
     def _subscript_target(self, target):
-        """NAME when ``target`` is ``NAME[index]`` on a local NAME."""
-        if (isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name)
+        """NAME when ``target`` is ``NAME[index]`` on a local NAME that an enclosing
+        if/while/for cannot carry as one element (composite-target state, see
+        analysis/composites.py), typically ``xs[i] = v`` in ``for i in ...``: the
+        whole list must then be that statement's state. Elements it can carry
+        (``pair[0] = x``) are left to it: it keeps Python numbers' weak types and
+        the list's identity, which a whole Python list carried as state loses."""
+        if not (isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name)
                 and self._is_local(target.value.id)):
-            return target.value.id
+            return None
+        for stmt in self.enclosing:
+            modified = self._rebound(stmt)
+            if target.value.id in modified:
+                return None   # already a state variable of that statement
+            if gast.unparse(target).strip() not in self._tracked(stmt, modified):
+                return target.value.id
         return None
+
+    def _rebound(self, stmt):
+        names = set(scopes.assigned(stmt.body + stmt.orelse))
+        if isinstance(stmt, gast.For):
+            names |= set(scopes.assigned([stmt.target]))
+        return names
+
+    def _tracked(self, stmt, modified):
+        if id(stmt) not in self.tracked:
+            self.tracked[id(stmt)] = {c.text for c in composites.written(
+                stmt.body + stmt.orelse, modified)}
+        return self.tracked[id(stmt)]
 
     def _is_set_element_type(self, func):
         if not (isinstance(func, gast.Name) and func.id == "set_element_type"
