@@ -172,6 +172,8 @@ def zip_(*iterables):
 def len_(value):
     if isinstance(value, GraphList):
         return value.length
+    if isinstance(value, tf.TensorArray):
+        return value.size()
     if isinstance(value, IndexedIterable):
         return value.size()
     if is_staged(value):

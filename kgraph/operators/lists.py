@@ -184,7 +184,10 @@ class GraphList:
 
     def _check_owner(self, what):
         """Changing a list from another graph than its own would leak tensors."""
-        if _current_graph() is not self.graph:
+        g = _current_graph()
+        if g is not self.graph and not (what == "item assignment" and g in self._by_graph):
+            # (An element the composite-state protocol carries out of this
+            # branch/loop body was written here by it first: see _contents.)
             raise GraphListUnsupportedError(
                 f"{self._shown()} is changed ({what}) inside a graph branch or loop that "
                 f"does not carry it as state (e.g. a function that changes a list it was "
@@ -428,25 +431,25 @@ class GraphList:
 
     def _refuse(self, what, hint):
         raise GraphListTypeError(
-            f"{what} of {self._shown()} would need its length in Python, but it is only "
+            f"{what} {self._shown()} needs its length in Python, but that is only "
             f"known when the graph runs", location=_user_location(),
             hints=(hint, "or stack it into a tensor first: kgraph.stack(xs)"))
 
     def __len__(self):
-        self._refuse("len()", "inside a function converted by kgraph, len(xs) is a tensor")
+        self._refuse("len() of", "inside a function converted by kgraph, len(xs) is a tensor")
 
     def __iter__(self):
-        self._refuse("iterating", "inside a function converted by kgraph, `for v in xs:` "
+        self._refuse("iterating over", "inside a function converted by kgraph, `for v in xs:` "
                                   "becomes a graph loop, and sum/min/max work on the list")
 
     def __contains__(self, value):
-        self._refuse("'in'", "use kgraph.operators.lists.contains(xs, v), a bool tensor")
+        self._refuse("'in' on", "use kgraph.operators.lists.contains(xs, v), a bool tensor")
 
     def __bool__(self):
-        self._refuse("the truth value", "test len(xs) > 0 instead")
+        self._refuse("the truth value of", "test len(xs) > 0 instead")
 
     def __reversed__(self):
-        self._refuse("reversed()", "use xs[::-1]")
+        self._refuse("reversed() of", "use xs[::-1]")
 
     def __repr__(self):
         return f"GraphList(dtype={self.element.dtype.name}, shape={self.element.shape})"
@@ -513,7 +516,10 @@ def _sorted_rows(lst, key, reverse):
 # generated assignment makes it a variable that graph control flow carries.
 
 def list_append(xs, value):
-    """``xs.append(value)``."""
+    """``xs.append(value)``; on a ``tf.TensorArray`` (which has no ``append``: the
+    2018 AutoGraph idiom ``ta.append(x)``) it writes at index ``ta.size()``."""
+    if isinstance(xs, tf.TensorArray):
+        return xs.write(xs.size(), value)
     xs.append(value)
     return xs
 

@@ -8,7 +8,8 @@ Python list, and work on graph lists too):
 * ``xs.append(v)``    -> ``xs = kg__.list_append(xs, v)`` (likewise ``extend``,
   ``insert``; ``clear``/``reverse``/``sort``/``remove`` via ``list_mutate``);
 * ``v = xs.pop(i)``   -> ``xs, v = kg__.list_pop(xs, i)``; a bare
-  ``xs.pop()`` -> ``xs = kg__.list_pop(xs)[0]``;
+  ``xs.pop()`` -> ``xs = kg__.list_pop(xs)[0]``; a pop inside an assignment's or
+  return's value is hoisted before it (``xs, pop_1 = kg__.list_pop(xs)``);
 * ``xs[i] = v``       -> ``xs = kg__.list_setitem(xs, i, v)`` when an enclosing
   if/while/for cannot carry ``xs[i]`` as one element (``i`` changes in it);
   ``xs[i] op= v`` likewise when the index is a name (evaluated twice);
@@ -113,7 +114,7 @@ class _Lists(gast.NodeTransformer):
     def visit_Assign(self, node):
         self.generic_visit(node)
         if len(node.targets) != 1:
-            return node
+            return self._hoist_pops(node)
         target = node.targets[0]
         hit = self._method_call(node.value, {"pop": (0, 1)})
         if hit and not _binds(target, hit[0]):
@@ -125,19 +126,49 @@ class _Lists(gast.NodeTransformer):
         if sub is not None:
             new = T.assign(sub, T.call("list_setitem", [T.name(sub), target.slice,
                                                         node.value]))
-            return T.copy_location(new, node)
-        return node
+            return self._hoist_pops(T.copy_location(new, node))
+        return self._hoist_pops(node)
 
     def visit_AugAssign(self, node):
         self.generic_visit(node)
         target = node.target
         sub = self._subscript_target(target)
         if sub is None or not isinstance(target.slice, (gast.Name, gast.Constant)):
-            return node
+            return self._hoist_pops(node)
         read = gast.Subscript(value=T.name(sub), slice=_copy(target.slice), ctx=gast.Load())
         value = gast.BinOp(left=read, op=node.op, right=node.value)
         new = T.assign(sub, T.call("list_setitem", [T.name(sub), target.slice, value]))
-        return T.copy_location(new, node)
+        return self._hoist_pops(T.copy_location(new, node))
+
+    def visit_Return(self, node):
+        self.generic_visit(node)
+        return self._hoist_pops(node)
+
+    def _hoist_pops(self, stmt):
+        """``total += xs.pop()`` -> ``xs, pop_1 = kg__.list_pop(xs)`` then
+        ``total += pop_1``: the list becomes an assigned name. Only when the pop
+        is evaluated unconditionally and its list is not read elsewhere in the
+        statement (else hoisting could change what Python computes)."""
+        if stmt.value is None:
+            return stmt
+        found = []
+        _find_pops(stmt.value, self, found, conditional=False)
+        if not found or any(cond for _, _, cond in found):
+            return stmt
+        names = [lst for _, lst, _ in found]
+        reads = [n for n in gast.walk(stmt) if isinstance(n, gast.Name) and n.id in names]
+        if len(reads) != len(found) + sum(_binds(t, n) for t in _targets(stmt)
+                                          for n in names):
+            return stmt   # the list is also read (or bound) by the statement itself
+        out = []
+        replaced = {}
+        for call, lst, _ in found:
+            tmp = self.ctx.namer.new("pop")
+            out.append(T.copy_location(T.assign(
+                T.tuple_([T.name(lst, store=True), T.name(tmp, store=True)], store=True),
+                T.call("list_pop", [T.name(lst)] + call.args)), stmt))
+            replaced[id(call)] = tmp
+        return out + [_Replace(replaced).visit(stmt)]
 
     def visit_Delete(self, node):
         self.generic_visit(node)
@@ -190,6 +221,40 @@ class _Lists(gast.NodeTransformer):
         self.generic_visit(node)
         node.iter = T.call("comp_iter", [node.iter])
         return node
+
+
+class _Replace(gast.NodeTransformer):
+    def __init__(self, replaced):
+        self.replaced = replaced
+
+    def generic_visit(self, node):
+        tmp = self.replaced.get(id(node))
+        if tmp is not None:
+            return T.copy_location(T.name(tmp), node)
+        return super().generic_visit(node)
+
+
+def _find_pops(node, visitor, found, conditional):
+    """``NAME.pop(...)`` calls on local lists in ``node``, in evaluation order, each
+    with whether it is evaluated only conditionally."""
+    if isinstance(node, (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+                         gast.GeneratorExp)):
+        conditional = True
+    hit = visitor._method_call(node, {"pop": (0, 1)})
+    for i, child in enumerate(gast.iter_child_nodes(node)):
+        later = conditional or (isinstance(node, gast.BoolOp) and i > 1) or (
+            isinstance(node, gast.IfExp) and child is not node.test)
+        _find_pops(child, visitor, found, later)
+    if hit:
+        found.append((node, hit[0], conditional))
+
+
+def _targets(stmt):
+    if isinstance(stmt, gast.Assign):
+        return stmt.targets
+    if isinstance(stmt, gast.AugAssign):
+        return [stmt.target]
+    return []
 
 
 def _binds(target, name):
