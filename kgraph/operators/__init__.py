@@ -6,7 +6,8 @@ Nothing else belongs here: every public name is called by generated code.
 from kgraph.operators.builtins import assert_, print_
 from kgraph.operators.calls import call, comp_iter
 from kgraph.operators.composites import read_attr, read_item, write_attr, write_item
-from kgraph.operators.control_flow import for_stmt, if_exp, if_stmt, while_stmt
+from kgraph.operators.control_flow import (for_stmt, if_exp, if_stmt, set_loop_options,
+                                           while_stmt)
 from kgraph.operators.iterables import enumerate_, len_, range_, zip_
 from kgraph.operators.lists import list_append, set_element_type
 from kgraph.operators.logical import and_, not_, or_
@@ -16,5 +17,5 @@ __all__ = [
     "assert_", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
     "while_stmt", "enumerate_", "len_", "range_", "zip_", "list_append",
     "set_element_type", "and_", "not_", "or_", "NO_RETURN", "Undefined",
-    "read_attr", "read_item", "write_attr", "write_item",
+    "read_attr", "read_item", "write_attr", "write_item", "set_loop_options",
 ]
