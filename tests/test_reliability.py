@@ -312,3 +312,83 @@ def test_assert_in_plain_xla_function_is_refused_at_the_users_line():
     with pytest.raises(StagingError, match="XLA") as info:
         f(tf.constant(1.0))
     assert f"{HERE}:{_line_of(_positive_twice, 'assert x')}" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# 5 (and 3 for Keras). A failing step in Keras' default loop and under XLA.
+
+import keras  # noqa: E402
+
+
+class GuardedStepModel(kgraph.GraphModel):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x, y, self(x, training=True))
+        grads = tape.gradient(loss, self.trainable_variables)
+        assert tf.reduce_max(x) < 50.0, "input too large"
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return {m.name: m.result() for m in self.metrics}
+
+
+class _Snapshot(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        model = self.model
+        self.state = [v.numpy().copy() for v in _all_state(model)]
+
+
+def _all_state(model):
+    out = list(model.weights) + list(model.optimizer.variables)
+    for metric in model.metrics:
+        out += list(metric.variables)
+    return out
+
+
+def _fit_failing(jit, spe, mode_kwargs=None):
+    x = np.ones((64, 3), np.float32)
+    y = np.ones((64, 1), np.float32)
+    x[40] = 100.0                   # in batch 3 (batch size 16)
+    model = GuardedStepModel()
+    model.compile("adam", "mse", jit_compile=jit, steps_per_execution=spe)
+    model.build((None, 3))
+    snap = _Snapshot()
+    with pytest.raises(AssertionError, match="input too large") as info:
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[snap],
+                  **(mode_kwargs or {}))
+    return model, snap, info.value
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_failing_step_in_keras_default_loop_names_line_and_step_and_keeps_state(jit):
+    model, snap, err = _fit_failing(jit, 1)
+    line = _line_of(GuardedStepModel.train_step, "assert tf.reduce_max")
+    assert f"{HERE}:{line}" in str(err)
+    assert any("epoch 1, batch 3" in note for note in err.__notes__)
+    assert int(model.optimizer.iterations.numpy()) == 2
+    now = [v.numpy() for v in _all_state(model)]
+    assert len(now) == len(snap.state)
+    for before, after in zip(snap.state, now):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_failing_step_under_xla_with_several_steps_per_call_is_named():
+    model, _, err = _fit_failing(True, 2)
+    assert any("epoch 1, batch 3" in note for note in err.__notes__)
+    assert int(model.optimizer.iterations.numpy()) == 2
+
+
+@pytest.mark.parametrize("mode", ["epoch", "fit"])
+def test_failing_step_under_xla_in_graph_loops(mode):
+    model, _, err = _fit_failing(True, mode)
+    assert any("epoch 1, batch 3" in note for note in err.__notes__)
+    assert int(model.optimizer.iterations.numpy()) == 2

@@ -148,6 +148,10 @@ class AssertRegister:
         with tf.init_scope():
             self.variable = tf.Variable(0, dtype=tf.int32, trainable=False,
                                         name="kgraph_assert_register")
+            # Steps that completed since the reset (counted by the callers
+            # that run several steps per call: kgraph/layers/_step_failures.py).
+            self.good_steps = tf.Variable(0, dtype=tf.int32, trainable=False,
+                                          name="kgraph_assert_register_steps")
         self.sites = []   # (location text, message text or None), one per traced assert
 
     @contextlib.contextmanager
@@ -166,6 +170,7 @@ class AssertRegister:
 
     def reset(self):
         self.variable.assign(0)
+        self.good_steps.assign(0)
 
     def error(self, index=None):
         """The AssertionError for failure ``index`` (read from the variable if
