@@ -14,7 +14,12 @@ import tensorflow as tf
 from kgraph import context
 from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError
+<<<<<<< HEAD
 from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
+=======
+from kgraph.operators import lists
+from kgraph.operators.builtins import ASSERT_MARKER
+>>>>>>> main
 from kgraph.report import Recorder, Report
 
 
@@ -149,6 +154,8 @@ class Function:
                     register.reset()
                 out = converted(*args, **kwargs)
             self.reports.append(recorder)
+            # A list grown in a graph loop is returned stacked (docs/converter.md).
+            out = lists.to_user(out)
             return out
 
         functools.update_wrapper(traced, self.python_function)

@@ -82,8 +82,9 @@ def if_exp(test, if_true, if_false):
 
 def _copy_lists(state):
     # Branches of a staged if are both traced: each must see its own copy of
-    # any Python list it may append to.
-    return tuple(list(v) if type(v) is list else v for v in state)
+    # any Python list it may append to (graph lists are changed in place too).
+    return tuple(list(v) if type(v) is list else v.copy() if isinstance(v, GraphList) else v
+                 for v in state)
 
 
 def _tf_if(test, body, orelse, state, names, loc, where):
