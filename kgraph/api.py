@@ -14,12 +14,8 @@ import tensorflow as tf
 from kgraph import context
 from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError
-<<<<<<< HEAD
-from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
-=======
 from kgraph.operators import lists
-from kgraph.operators.builtins import ASSERT_MARKER
->>>>>>> main
+from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
 from kgraph.report import Recorder, Report
 
 
