@@ -98,7 +98,9 @@ def _text(value):
             from kgraph.operators.strings import text_of
             return text_of(value)
         return tf.strings.format("{}", value, summarize=-1)
-    return tf.constant(str(value))
+    from kgraph.operators.strings import python_text
+    text = python_text(value)   # a tuple/list/dict holding tensors: Python's text too
+    return text if tf.is_tensor(text) else tf.constant(text)
 
 
 def print_(*args, sep=" ", end="\n", file=None, flush=False):
