@@ -14,6 +14,7 @@ from kgraph import context
 from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError
 from kgraph.operators.builtins import ASSERT_MARKER
+from kgraph.operators.undefined import translate_unbound
 from kgraph.report import Recorder, Report
 
 
@@ -101,6 +102,9 @@ _ASSERT_RE = re.compile(re.escape(ASSERT_MARKER) + r"(.*?):\]?\s*(?:\[(.*?)\])?\
 def translate_error(e):
     """A graph assertion failure becomes the AssertionError Python would raise."""
     message = getattr(e, "message", str(e))
+    unbound = translate_unbound(message)   # a variable read where it was never bound
+    if unbound is not None:
+        return unbound
     if ASSERT_MARKER not in message:
         return None
     tail = message.split(ASSERT_MARKER, 1)[1]

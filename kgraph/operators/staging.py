@@ -11,6 +11,8 @@ import sys
 
 import tensorflow as tf
 
+from kgraph.operators.undefined import MaybeUnbound
+
 from kgraph import context
 from kgraph.report import Decision
 
@@ -18,7 +20,9 @@ from kgraph.report import Decision
 def is_staged(value):
     if tf.executing_eagerly():
         return False
-    return tf.is_tensor(value) or isinstance(value, tf.data.Dataset)
+    # A MaybeUnbound (a variable bound only on some run-time paths) is a
+    # graph value behind a run-time check: operators treat it as a tensor.
+    return tf.is_tensor(value) or isinstance(value, (tf.data.Dataset, MaybeUnbound))
 
 
 def describe(value):

@@ -25,7 +25,7 @@ import tensorflow as tf
 from kgraph.errors import (StagingTypeError, StagingValueError,
                            UndefinedVariableError)
 from kgraph.operators.lists import GraphList, TypedList
-from kgraph.operators.undefined import Undefined, _NoReturn
+from kgraph.operators.undefined import InLoop, MaybeUnbound, Undefined, Unobserved
 
 
 @dataclasses.dataclass
@@ -78,6 +78,8 @@ def _convertible_nest(v):
 
 def slot_for(value):
     """The initial slot spec for a value entering graph control flow."""
+    if isinstance(value, MaybeUnbound):
+        return _maybe_slot(value, None, None)
     if isinstance(value, GraphList):
         return Slot("list", element=value.element)
     if isinstance(value, Undefined):
@@ -102,6 +104,8 @@ def slot_for(value):
 def encode(value, slot, entry=False):
     if slot.kind == "same":
         return None
+    if slot.kind == "maybe":
+        return _encode_maybe(value, slot, entry)
     if slot.kind == "undefined":
         if slot.template is None:
             return None
@@ -140,6 +144,9 @@ def placeholder_like(like):
 
 
 def decode(encoded, slot):
+    if slot.kind == "maybe":
+        value, bound = encoded
+        return MaybeUnbound(value, bound, *slot.value)
     if slot.kind == "same":
         return slot.value
     if slot.kind == "undefined" and slot.template is None:
@@ -185,9 +192,15 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
     if slot.kind == "undefined":
         if isinstance(new, Undefined):
             return
-        if not isinstance(slot.value, _NoReturn):
-            if not loop:
+        if not isinstance(slot.value, Unobserved):
+            if not loop and not (isinstance(slot.value, InLoop) and _tensor_like(new)):
                 raise OneBranchError([shown], where, loc_text)
+            if name.isidentifier() and _tensor_like(new):
+                # First bound inside the loop: bound after it if it ran
+                # (Python's meaning), checked at run time where it is read.
+                raise Respec(index, _maybe_slot(new, name, loc_text),
+                             note=f"{shown} is first bound inside {where}: carried with a "
+                                  f"'bound' flag, checked where it is read after it")
             raise UndefinedVariableError(
                 f"{shown} is defined inside {where} but not before it, and is used after it",
                 location=loc_text,
@@ -204,9 +217,19 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
         if slot.template is None:
             raise Respec(index, Slot("undefined", value=slot.value, template=template))
         return _check_nest(slot.template, new, shown, where, loc_text)
+    if slot.kind == "maybe":
+        return _unify_maybe(index, name, slot, new, where, loc_text, loop)
+    if isinstance(new, MaybeUnbound) and slot.kind == "tensor":
+        raise Respec(index, Slot("maybe", dtype=slot.dtype, shape=slot.shape,
+                                 value=(name, new.where), from_python=slot.from_python))
     if isinstance(new, Undefined):
-        if isinstance(new, _NoReturn):
+        if isinstance(new, Unobserved):
             return
+        if isinstance(new, InLoop) and slot.kind == "tensor":
+            # Bound in one branch inside a loop that did not bind it before:
+            # bound after the if on that path only.
+            raise Respec(index, Slot("maybe", dtype=slot.dtype, shape=slot.shape,
+                                     value=(name, loc_text), from_python=slot.from_python))
         raise OneBranchError([shown], where, loc_text)
     if slot.kind == "tensor":
         if new is None or not (tf.is_tensor(new) or is_python_number(new)):
@@ -347,3 +370,63 @@ def _kind_text(v):
 def _same_list(a, b):
     return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
             and all(x is y for x, y in zip(a, b)))
+
+
+# ------------------------------------------------------------- maybe unbound
+# A variable first bound inside a graph loop (or bound in one branch whose
+# other branch left the scope) travels as (value, bound): see
+# operators/undefined.py's MaybeUnbound.
+
+def _tensor_like(v):
+    return isinstance(v, MaybeUnbound) or tf.is_tensor(v) and not isinstance(
+        v, (tf.SparseTensor, tf.RaggedTensor, tf.Variable)) or is_python_number(v)
+
+
+def _maybe_slot(value, name, where):
+    if isinstance(value, MaybeUnbound):
+        name, where, value = value.name, value.where, value.value
+    t = tf.convert_to_tensor(value)
+    return Slot("maybe", dtype=t.dtype, shape=t.shape, value=(name, where),
+                from_python=is_python_number(value))
+
+
+def _encode_maybe(value, slot, entry):
+    if isinstance(value, MaybeUnbound):
+        v, bound = value.value, value.bound
+    elif isinstance(value, Undefined):
+        v, bound = placeholder_like(tf.TensorSpec(slot.shape, slot.dtype)), False
+    else:
+        v, bound = tf.convert_to_tensor(value, dtype=slot.dtype), True
+    if v.dtype != slot.dtype:
+        v = tf.cast(v, slot.dtype)
+    if entry and slot.shape is not None and v.shape != slot.shape:
+        v = tf.compat.v1.placeholder_with_default(v, slot.shape)  # relaxed invariant
+    return v, tf.convert_to_tensor(bound, tf.bool)
+
+
+def _unify_maybe(index, name, slot, new, where, loc_text, loop):
+    from kgraph.operators.staging import display_name
+    if isinstance(new, Undefined):
+        return
+    if not _tensor_like(new):
+        raise StagingTypeError(
+            f"{display_name(name)} is a tensor on some paths of {where} but becomes "
+            f"{_kind_text(new)}", location=loc_text,
+            hints=(f"keep {display_name(name)} a tensor of dtype {slot.dtype.name}",))
+    value = new.value if isinstance(new, MaybeUnbound) else new
+    if is_python_number(value):
+        if not _python_fits(value, slot.dtype):
+            raise Respec(index, dataclasses.replace(
+                slot, dtype=tf.convert_to_tensor(value).dtype))
+        return
+    if value.dtype != slot.dtype:
+        if slot.from_python:
+            raise Respec(index, dataclasses.replace(slot, dtype=value.dtype,
+                                                    from_python=False))
+        raise StagingTypeError(
+            f"{display_name(name)} is a {slot.dtype.name} tensor on one path of {where} "
+            f"and a {value.dtype.name} tensor on another", location=loc_text,
+            hints=(f"cast one of them, e.g. tf.cast(..., tf.{slot.dtype.name})",))
+    if slot.shape is not None and not _fits(value.shape, slot.shape):
+        relaxed = slot.shape.most_specific_compatible_shape(value.shape)
+        raise Respec(index, dataclasses.replace(slot, shape=relaxed))

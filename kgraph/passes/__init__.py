@@ -19,16 +19,17 @@ Ordering constraints (each pass relies on the ones above it):
 * breaks      before boolean_ops: it writes ``not flag and test``.
 * ifexp, boolean_ops   before control_flow: the expression forms become
               operator calls, then statements are rewritten around them.
-* control_flow         after every lowering: it needs blocks without jumps.
-* undefined   last: it reads the final state tuples.
+* control_flow         after every lowering, last: it needs blocks without
+              jumps; it also binds kg__.Undefined placeholders for state that
+              may be unbound (from the one definite-assignment analysis,
+              analysis/dataflow.py).
 """
 
 from __future__ import annotations
 
 from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, continues,
                            control_flow, gate, ifexp, lists, loop_else, named_exprs,
-                           returns,
-                           undefined)
+                           returns)
 
 PIPELINE = (
     gate,
@@ -44,7 +45,6 @@ PIPELINE = (
     ifexp,
     boolean_ops,
     control_flow,
-    undefined,
 )
 
 
