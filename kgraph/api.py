@@ -13,6 +13,7 @@ import tensorflow as tf
 from kgraph import context
 from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError
+from kgraph.operators import lists
 from kgraph.operators.builtins import ASSERT_MARKER
 from kgraph.operators.undefined import translate_unbound
 from kgraph.report import Recorder, Report
@@ -145,6 +146,8 @@ class Function:
             with context.tracing(jit_compile=jit, recorder=recorder):
                 out = converted(*args, **kwargs)
             self.reports.append(recorder)
+            # A list grown in a graph loop is returned stacked (docs/converter.md).
+            out = lists.to_user(out)
             return out
 
         functools.update_wrapper(traced, self.python_function)

@@ -89,8 +89,9 @@ def if_exp(test, if_true, if_false):
 
 def _copy_lists(state):
     # Branches of a staged if are both traced: each must see its own copy of
-    # any Python list it may append to.
-    return tuple(list(v) if type(v) is list else v for v in state)
+    # any Python list it may append to (graph lists are changed in place too).
+    return tuple(list(v) if type(v) is list else v.copy() if isinstance(v, GraphList) else v
+                 for v in state)
 
 
 def _tf_if(test, body, orelse, state, names, loc, where):
@@ -118,7 +119,7 @@ def _tf_if(test, body, orelse, state, names, loc, where):
 
     for _ in range(_MAX_RESPECS):
         try:
-            result = tf.cond(test, true_fn, false_fn)
+            result = tf.cond(test, true_fn, false_fn, name=op_name(where, loc))
             return _unpack(result, slots)
         except Respec as r:
             slots[r.index] = r.slot
@@ -128,6 +129,18 @@ def _tf_if(test, body, orelse, state, names, loc, where):
                 state[r.index] = GraphList.from_python(state[r.index], r.slot.element)
     raise StagingError(f"could not agree on the types of the variables of {where}",
                        location=loc_text)
+
+
+_CONSTRUCTS = (("conditional expression", "ifexp"), ("if", "if"), ("while", "while"),
+               ("for", "for"))
+
+
+def op_name(where, loc):
+    """The name of the tf.cond / tf.while_loop built for the user's statement at
+    ``loc``: ``if_line12``, ``while_line30``, ``for_line7``, ``ifexp_line9`` (op
+    graphs in TensorBoard then show the user's statements by name)."""
+    construct = next((c for key, c in _CONSTRUCTS if key in where), "cond")
+    return f"{construct}_line{loc[1]}" if loc else construct
 
 
 def _pack(values, slots):
@@ -362,11 +375,12 @@ def _build_loop(test, body, state, names, slots, loc, loc_text, where, maximum_i
         # Nothing to carry: the loop still runs for its side effects.
         counter = [tf.constant(0)]
         result = tf.while_loop(lambda k: cond_fn(), lambda k: (body_fn(), k + 1)[1], counter,
-                               maximum_iterations=maximum_iterations)
+                               maximum_iterations=maximum_iterations,
+                               name=op_name(where, loc))
         del result
         return tuple(unpack([]))
     result = tf.while_loop(cond_fn, body_fn, [init[i] for i in live],
-                           maximum_iterations=maximum_iterations)
+                           maximum_iterations=maximum_iterations, name=op_name(where, loc))
     if not isinstance(result, (list, tuple)):
         result = [result]
     return tuple(unpack(result))

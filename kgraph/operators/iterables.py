@@ -126,8 +126,8 @@ class DatasetIterable:
 
 def as_graph_iterable(value):
     """The graph iterable for ``value``, or None when Python should iterate it."""
-    if isinstance(value, (IndexedIterable, DatasetIterable)):
-        return value
+    if isinstance(value, (IndexedIterable, DatasetIterable, GraphList)):
+        return value   # a graph list has size() and get(k) like an IndexedIterable
     if not is_staged(value):
         return None
     if isinstance(value, tf.data.Dataset):
@@ -172,6 +172,8 @@ def zip_(*iterables):
 def len_(value):
     if isinstance(value, GraphList):
         return value.length
+    if isinstance(value, tf.TensorArray):
+        return value.size()
     if isinstance(value, IndexedIterable):
         return value.size()
     if is_staged(value):

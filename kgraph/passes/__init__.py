@@ -17,8 +17,11 @@ Ordering constraints (each pass relies on the ones above it):
 * continues   before breaks: both guard statements; continue flags are reset
               at the top of the body, which must stay inside the loop.
 * breaks      before boolean_ops: it writes ``not flag and test``.
-* ifexp, boolean_ops   before control_flow: the expression forms become
-              operator calls, then statements are rewritten around them.
+* ifexp, comparisons, boolean_ops   before control_flow: the expression
+              forms become operator calls, then statements are rewritten
+              around them.
+              (comparisons and boolean_ops are independent: each rewrites
+              its own node kind, also inside the lambdas the other makes.)
 * control_flow         after every lowering, last: it needs blocks without
               jumps; it also binds kg__.Undefined placeholders for state that
               may be unbound (from the one definite-assignment analysis,
@@ -27,7 +30,8 @@ Ordering constraints (each pass relies on the ones above it):
 
 from __future__ import annotations
 
-from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, continues,
+from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
+                           continues,
                            control_flow, gate, ifexp, lists, loop_else, named_exprs,
                            returns)
 
@@ -43,6 +47,7 @@ PIPELINE = (
     continues,
     breaks,
     ifexp,
+    comparisons,
     boolean_ops,
     control_flow,
 )
