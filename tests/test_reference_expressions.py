@@ -186,3 +186,101 @@ def test_in_a_matrix_is_a_value_error_at_the_users_line():
     assert isinstance(info.value, kgraph.StagingError)
     assert location(in_matrix, "return x in m") in str(info.value)
     assert "hint" in str(info.value)
+
+
+# =========================================================================
+# strings: f-strings, str.format, %-formatting, str()/repr()/format()
+# =========================================================================
+
+def values_for(dtype):
+    if dtype.is_integer:
+        return [0, 7, -42, 1234567]
+    # float32 holds these exactly enough that Python's text of the Python
+    # float is also the text of the float32 value (3e20 is not: float64 only).
+    return [0.0, 2.5, -0.75, 1234.5, 1e-05] + ([3.0e20] if dtype == tf.float64 else [])
+
+
+def fstring_plain(x):
+    print(f"x={x}")
+    return f"<{x}>"
+
+
+def fstring_specs(x):
+    print(f"[{x:>12}] [{x:<12}|] [{x:^11}] [{x:+}] [{x: }] [{x:012}]")
+    print(f"[{x:.2f}] [{x:e}] [{x:.3g}] [{x:10.1f}] [{x:,}] [{x:_}] [{x:.1%}]")
+    print(f"{x!r} {x!s} {x!s:>8} {x=}")
+
+
+def str_dot_format(x):
+    print("a {0} b {0:>9} c {v:.3f} d {1}".format(x, -x, v=x))
+    return "{}|{:*^9}".format(x, x)
+
+
+def percent_formatting(x):
+    print("%s | %r | %8.2f | %-8.1f| %e | %g" % (x, x, x, x, x, x))
+    print("%(v)s and %(v)+.1f" % {"v": x})
+    return "[%10s]" % x
+
+
+def percent_int(x):
+    print("%d items, %5d, %-5d|, %05d, %+d" % (x, x, x, x, x))
+    return "%i" % x
+
+
+def str_repr_format(x):
+    s = str(x) + "!"
+    print(s, repr(x), format(x, ">8"), len(str(x)) > 0)
+    return s
+
+
+@dtypes
+def test_fstrings_print_pythons_text(dtype):
+    for v in values_for(dtype):
+        check(fstring_plain, T(v, dtype))
+        check(fstring_specs, T(v, dtype))
+
+
+@dtypes
+def test_str_format_and_percent_formatting(dtype):
+    for v in values_for(dtype):
+        check(str_dot_format, T(v, dtype))
+        check(percent_formatting, T(v, dtype))
+        if dtype.is_integer:
+            check(percent_int, T(v, dtype))
+
+
+@dtypes
+def test_str_repr_format_builtins(dtype):
+    for v in values_for(dtype):
+        check(str_repr_format, T(v, dtype))
+
+
+def bools_and_lists(b, xs):
+    print(f"{b} {b!r} {b:>6} {str(b)}")
+    print(f"{xs} {str(xs)}")
+
+
+def test_bools_and_lists_as_text():
+    check(bools_and_lists, True, [1, 2, 3])
+    check(bools_and_lists, False, [[1.5, 2.0], [0.1, -3.0]])
+
+
+def strings_in_text(s):
+    print(f"{s!r} [{s:>7}] [{s:.2}]", "<%s>" % s, "{!r}".format(s))
+
+
+def test_string_tensors_in_text():
+    check(strings_in_text, T("abc", tf.string))
+    check(strings_in_text, T("it's", tf.string))
+
+
+def hex_of(x):
+    return f"{x:x}"
+
+
+def test_unsupported_format_spec_names_the_line():
+    with pytest.raises(NotImplementedError) as info:
+        kgraph.function(hex_of)(tf.constant(255))
+    assert isinstance(info.value, kgraph.StagingError)
+    assert location(hex_of, 'return f"{x:x}"') in str(info.value)
+    assert "hint" in str(info.value)

@@ -237,7 +237,30 @@ def aliased(xs):
     return out, copy
 
 
+def sorted_in_place(xs, y):
+    out = []
+    for v in xs:
+        out.append(v * 2)
+    out.sort()
+    firsts = out[0]
+    out.sort(reverse=True)
+    out.remove(y * 2)
+    return firsts, out, y * 2 in out, 7 in out, 4 not in out
+
+
+def zipped(xs):
+    out = []
+    for v in xs:
+        out.append(v + 1)
+    total = xs[0] - xs[0]
+    for a, b in zip(out, xs):
+        total += a * b
+    return total
+
+
 @pytest.mark.parametrize("fn,args", [
+    (sorted_in_place, ([3, 1, 2, 2], 2)),
+    (zipped, ([1, 2, 3],)),
     (doubled, ([1, 2, 3],)),
     (doubled, ([],)),
     (indexing, ([4, 5, 6, 7], Idx(1))),
@@ -284,6 +307,50 @@ def xla_values(xs):
 
 def test_graph_list_values_under_xla():
     each_dtype(xla_values, [1, 2, 3], options={"jit_compile": True}, eager=False)
+
+
+def xla_pop(xs):
+    out = []
+    for v in xs:
+        out.append(v)
+    return out.pop()
+
+
+def test_rebuilding_a_list_under_xla_is_refused():
+    err = _error(xla_pop, tf.constant([1, 2]), jit_compile=True)
+    assert isinstance(err, NotImplementedError), type(err)
+    msg = str(err)
+    assert msg.startswith(location(xla_pop, "return out.pop()") + ": "), msg
+    assert "'out'" in msg and "hint" in msg, msg
+
+
+def index_out_of_range(xs, k):
+    out = []
+    for v in xs:
+        out.append(v)
+    return out[k]
+
+
+def pop_from_empty(xs):
+    out = []
+    for v in xs:
+        out.append(v)
+    out.pop()
+    return out.pop()
+
+
+@pytest.mark.parametrize("fn,args,line", [
+    (index_out_of_range, ([1, 2], 2), "return out[k]"),
+    (index_out_of_range, ([1, 2], -3), "return out[k]"),
+    (pop_from_empty, ([1],), "return out.pop()"),
+])
+def test_index_errors_when_the_graph_runs(fn, args, line):
+    with pytest.raises(IndexError):
+        fn(*[list(a) if isinstance(a, list) else a for a in args])
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        kgraph.function(fn)(*[tf.constant(a) for a in args])
+    msg = str(info.value)
+    assert "IndexError" in msg and location(fn, line) in msg, msg
 
 
 # =========================================================================
@@ -352,9 +419,9 @@ def helper_changes_list_in_tensor_if(xs, c):
     return out
 
 
-def _error(fn, *args):
+def _error(fn, *args, **options):
     with pytest.raises(kgraph.KGraphError) as info:
-        kgraph.function(fn)(*args)
+        kgraph.function(fn, **options)(*args)
     return info.value
 
 

@@ -11,6 +11,8 @@ from kgraph.operators.iterables import enumerate_, len_, range_, zip_
 from kgraph.operators.lists import (list_append, list_delitem, list_extend, list_insert,
                                     list_mutate, list_pop, list_setitem, set_element_type)
 from kgraph.operators.logical import and_, compare, in_, not_, not_in, or_
+from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, repr_,
+                                      str_, str_format)
 from kgraph.operators.undefined import NO_RETURN, Undefined
 
 __all__ = [
@@ -19,4 +21,5 @@ __all__ = [
     "list_extend", "list_insert", "list_mutate", "list_pop", "list_setitem",
     "set_element_type", "and_", "compare", "in_", "not_", "not_in", "or_", "NO_RETURN",
     "Undefined", "read_attr", "read_item", "write_attr", "write_item",
+    "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
 ]

@@ -60,17 +60,20 @@ def _format_float(t):
     mantissa = tf.strings.regex_replace(chosen, "e.*$", "")
     digits = tf.strings.regex_replace(mantissa, r"[-.]", "")
     n = tf.strings.length(digits)
-    zeros = tf.constant("0" * 24)
+    # (Substr wants input, pos and len of one shape: this also formats
+    # non-scalar tensors element by element.)
+    zeros = tf.fill(tf.shape(t), "0" * 24)
+    start = tf.zeros_like(exponent)
     big = exponent >= n - 1
     int_part = tf.where(
         exponent < 0, "0",
         tf.where(big, tf.strings.join([digits, tf.strings.substr(
-            zeros, 0, tf.maximum(exponent - n + 1, 0))]),
-            tf.strings.substr(digits, 0, tf.maximum(exponent + 1, 0))))
+            zeros, start, tf.maximum(exponent - n + 1, 0))]),
+            tf.strings.substr(digits, start, tf.maximum(exponent + 1, 0))))
     frac = tf.where(
         big, "0",
         tf.where(exponent < 0,
-                 tf.strings.join([tf.strings.substr(zeros, 0, tf.maximum(-exponent - 1, 0)),
+                 tf.strings.join([tf.strings.substr(zeros, start, tf.maximum(-exponent - 1, 0)),
                                   digits]),
                  # (tf.where evaluates both sides: keep positions in range)
                  tf.strings.substr(digits, tf.clip_by_value(exponent + 1, 0, n),
@@ -86,6 +89,10 @@ def _text(value):
         value = tf.convert_to_tensor(value)
         if value.shape.rank == 0:
             return _format_scalar(value)
+        if value.shape.rank is not None:
+            # A tensor stands for a (nested) Python list: print it as one.
+            from kgraph.operators.strings import text_of
+            return text_of(value)
         return tf.strings.format("{}", value, summarize=-1)
     return tf.constant(str(value))
 

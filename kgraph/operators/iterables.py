@@ -176,6 +176,9 @@ def len_(value):
         return value.size()
     if isinstance(value, IndexedIterable):
         return value.size()
+    if tf.is_tensor(value) and value.dtype == tf.string and value.shape.rank == 0:
+        # A string tensor stands for a Python str: len() counts its characters.
+        return tf.strings.length(value, unit="UTF8_CHAR")
     if is_staged(value):
         if isinstance(value, tf.data.Dataset):
             return value.cardinality()

@@ -1,6 +1,7 @@
 """Builtins whose Python form cannot take a staged value.
 
-``print``, ``range``, ``len``, ``enumerate`` and ``zip`` called by their
+``print``, ``range``, ``len``, ``enumerate``, ``zip``, ``str``, ``repr`` and
+``format`` called by their
 builtin name (and not shadowed by the user) call kgraph's versions, which
 behave exactly like the builtins on Python values.
 """
@@ -15,7 +16,8 @@ from kgraph.convert import templates as T
 from kgraph.passes.common import function_scopes, local_names
 
 _REPLACED = {"print": "print_", "range": "range_", "len": "len_",
-             "enumerate": "enumerate_", "zip": "zip_"}
+             "enumerate": "enumerate_", "zip": "zip_", "str": "str_", "repr": "repr_",
+             "format": "format_"}
 
 
 class _Builtins(gast.NodeTransformer):
