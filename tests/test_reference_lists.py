@@ -248,6 +248,18 @@ def sorted_in_place(xs, y):
     return firsts, out, y * 2 in out, 7 in out, 4 not in out
 
 
+def builtin_copies(xs):
+    out = []
+    for v in xs:
+        out.append(3 - v)
+    ordered = sorted(out)
+    backwards = sorted(out, reverse=True)
+    copied = list(out)
+    frozen = tuple(out)
+    out.append(9)
+    return ordered, backwards, copied, frozen, out
+
+
 def zipped(xs):
     out = []
     for v in xs:
@@ -261,6 +273,7 @@ def zipped(xs):
 @pytest.mark.parametrize("fn,args", [
     (sorted_in_place, ([3, 1, 2, 2], 2)),
     (zipped, ([1, 2, 3],)),
+    (builtin_copies, ([2, 0, 1],)),
     (doubled, ([1, 2, 3],)),
     (doubled, ([],)),
     (indexing, ([4, 5, 6, 7], Idx(1))),
@@ -285,6 +298,19 @@ def zipped(xs):
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_graph_list_values(fn, args):
     each_dtype(fn, *args)
+
+
+def tensorflow_ops_on_a_list(xs):
+    out = []
+    for v in xs:
+        out.append(v * 2)
+    return tf.reduce_sum(out), tf.concat([out, out], 0)
+
+
+def test_tensorflow_ops_see_a_graph_list_stacked():
+    for dtype in DTYPES:
+        got = kgraph.function(tensorflow_ops_on_a_list)(tf.constant([1, 2], dtype))
+        assert to_python(got) == (6, [2, 4, 2, 4])
 
 
 def test_graph_list_is_returned_stacked():

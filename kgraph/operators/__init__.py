@@ -9,7 +9,8 @@ from kgraph.operators.composites import read_attr, read_item, write_attr, write_
 from kgraph.operators.control_flow import for_stmt, if_exp, if_stmt, while_stmt
 from kgraph.operators.iterables import enumerate_, len_, range_, zip_
 from kgraph.operators.lists import (list_append, list_delitem, list_extend, list_insert,
-                                    list_mutate, list_pop, list_setitem, set_element_type)
+                                    list_, list_mutate, list_pop, list_setitem, set_element_type,
+                                    sorted_, tuple_)
 from kgraph.operators.logical import and_, compare, in_, not_, not_in, or_
 from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, repr_,
                                       str_, str_format)
@@ -18,7 +19,8 @@ from kgraph.operators.undefined import NO_RETURN, Undefined
 __all__ = [
     "assert_", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
     "while_stmt", "enumerate_", "len_", "range_", "zip_", "list_append", "list_delitem",
-    "list_extend", "list_insert", "list_mutate", "list_pop", "list_setitem",
+    "list_extend", "list_insert", "list_mutate", "list_pop", "list_setitem", "list_",
+    "sorted_", "tuple_",
     "set_element_type", "and_", "compare", "in_", "not_", "not_in", "or_", "NO_RETURN",
     "Undefined", "read_attr", "read_item", "write_attr", "write_item",
     "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",

@@ -41,6 +41,7 @@ another graph is an error that says how to fix the code.
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 
@@ -298,10 +299,17 @@ class GraphList:
 
     def _pop(self, index=-1):
         if isinstance(index, int) and index == -1 and self.capacity is None:
-            i = self._index(-1, "pop")
-            value = self._read(i)
-            resized = tf.raw_ops.TensorListResize(input_handle=self.ta.flow, size=i)
-            self.ta = tf.TensorArray(self.element.dtype, dynamic_size=True, flow=resized)
+            i = self._index(-1, "pop")   # checks that the list is not empty
+            shape = self.element.shape
+            with tf.control_dependencies([i]):
+                # TensorListPopBack reuses the list's buffer: O(1) per pop.
+                handle, value = tf.raw_ops.TensorListPopBack(
+                    input_handle=self.ta.flow, element_dtype=self.element.dtype,
+                    element_shape=tf.constant(-1 if shape.rank is None else [
+                        -1 if d is None else d for d in shape.as_list()], tf.int32))
+            if shape.rank is not None:
+                value = tf.ensure_shape(value, shape)
+            self.ta = tf.TensorArray(self.element.dtype, dynamic_size=True, flow=handle)
             self.length = i
             self.static_count = None
             return value
@@ -601,6 +609,29 @@ def sorted_list(xs, key=None, reverse=False):
     return GraphList.from_tensor(_sorted_rows(xs, key, reverse), xs.element)
 
 
+# The builtins sorted/list/tuple in converted code (passes/builtins.py): Python's
+# own on everything but a graph list, whose length Python cannot see.
+
+def sorted_(iterable, *, key=None, reverse=False):
+    if isinstance(iterable, GraphList):
+        return sorted_list(iterable, key, reverse)
+    return builtins.sorted(iterable, key=key, reverse=reverse)
+
+
+def list_(*args):
+    if len(args) == 1 and isinstance(args[0], GraphList):
+        return args[0].copy()
+    return builtins.list(*args)
+
+
+def tuple_(*args):
+    """``tuple(xs)`` of a graph list is a graph list too (a tuple's length would
+    have to be known in Python): a copy, so changing ``xs`` does not change it."""
+    if len(args) == 1 and isinstance(args[0], GraphList):
+        return args[0].copy()
+    return builtins.tuple(*args)
+
+
 def to_user(value):
     """What ``kgraph.function`` returns for a graph list: its elements stacked."""
     if isinstance(value, GraphList):
@@ -648,3 +679,15 @@ def stack(xs, axis=0):
     if isinstance(xs, TypedList) and not xs and xs.element is not None:
         return tf.zeros([0] + xs.element.shape.as_list(), xs.element.dtype)
     return tf.stack(list(xs), axis=axis)
+
+
+def _to_tensor(value, dtype=None, name=None, as_ref=False):
+    """TensorFlow ops given a graph list (``tf.reduce_sum(xs)``) see it stacked."""
+    del name, as_ref
+    out = value.stack()
+    if dtype is not None and dtype != out.dtype:
+        return NotImplemented
+    return out
+
+
+tf.register_tensor_conversion_function(GraphList, _to_tensor)

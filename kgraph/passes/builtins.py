@@ -20,6 +20,10 @@ _REPLACED = {"print": "print_", "range": "range_", "len": "len_",
              "format": "format_"}
 
 
+# Graph lists (operators/lists.py): Python's own, except on a list built in a graph loop.
+_REPLACED.update({"sorted": "sorted_", "list": "list_", "tuple": "tuple_"})
+
+
 class _Builtins(gast.NodeTransformer):
     def __init__(self, ctx, shadowed):
         self.ctx = ctx
