@@ -6,7 +6,8 @@ Nothing else belongs here: every public name is called by generated code.
 from kgraph.operators.builtins import assert_, print_
 from kgraph.operators.calls import call, comp_iter
 from kgraph.operators.composites import read_attr, read_item, write_attr, write_item
-from kgraph.operators.control_flow import for_stmt, if_exp, if_stmt, while_stmt
+from kgraph.operators.control_flow import (for_stmt, if_exp, if_stmt, set_loop_options,
+                                           while_stmt)
 from kgraph.operators.iterables import enumerate_, len_, range_, zip_
 from kgraph.operators.lists import (list_append, list_delitem, list_extend, list_insert,
                                     list_, list_mutate, list_pop, list_setitem, set_element_type,
@@ -24,4 +25,5 @@ __all__ = [
     "set_element_type", "and_", "compare", "in_", "not_", "not_in", "or_", "NO_RETURN",
     "Undefined", "read_attr", "read_item", "write_attr", "write_item",
     "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
+    "set_loop_options",
 ]

@@ -192,7 +192,7 @@ class _Rewriter:
         params = [n for n in f.modified if n not in outer and (
             n in f.live_out or (n in f.defined and n in read))]
         outputs = params
-        guard = _guard_kind(node)
+        guard = getattr(node, "kg_guard", None)    # set by the passes that lower exits
         if guard:
             # `if not break_1:` made by lowering: its body is what runs after
             # the break did not happen; explain() reports it as such.
@@ -208,7 +208,7 @@ class _Rewriter:
                                    node.orelse[0], f.modified,
                                    self._block_needs(node, "orelse")))
             else_ref = T.name(else_name)
-        keywords = {}
+        keywords = {"guard": T.const(guard)} if guard else {}
         # Bound after the if on every path that did not return/break/continue:
         # a branch that left the scope may leave them unbound (never read).
         exits = [n for n in outputs if n not in f.defined and f.defined_after is not None
@@ -281,20 +281,6 @@ class _Rewriter:
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
         return [T.copy_location(s, node) for s in stmts]
-
-
-_GUARD_FLAGS = {"do_return": "return", "break": "break", "continue": "continue",
-                "broke": "break"}
-
-
-def _guard_kind(node):
-    """"return"/"break"/"continue" for an ``if not <lowering flag>:`` guard."""
-    test = node.test
-    if node.orelse or not is_runtime_call(test, "not_") or not isinstance(
-            test.args[0], gast.Name):
-        return None
-    prefix, _, number = test.args[0].id.rpartition("_")
-    return _GUARD_FLAGS.get(prefix) if number.isdigit() else None
 
 
 def _bind_undefined(body, needs, params, like):
