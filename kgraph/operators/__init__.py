@@ -3,7 +3,7 @@
 Nothing else belongs here: every public name is called by generated code.
 """
 
-from kgraph.operators.builtins import assert_, print_
+from kgraph.operators.builtins import assert_, assert_block, print_
 from kgraph.operators.calls import call, comp_iter
 from kgraph.operators.composites import read_attr, read_item, write_attr, write_item
 from kgraph.operators.control_flow import (for_stmt, if_exp, if_stmt, set_loop_options,
@@ -19,7 +19,7 @@ from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, 
 from kgraph.operators.undefined import NO_RETURN, Undefined
 
 __all__ = [
-    "assert_", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
+    "assert_", "assert_block", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
     "while_stmt", "enumerate_", "len_", "range_", "zip_", "list_append", "list_delitem",
     "list_extend", "list_insert", "list_mutate", "list_pop", "list_setitem", "list_",
     "sorted_", "tuple_",
