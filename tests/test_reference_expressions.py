@@ -421,3 +421,72 @@ def test_python_number_in_min_max_takes_the_tensors_dtype(dtype):
     # (the same number: weak typing, as tf.maximum(x, 0) does).
     for x in ([-3, 0, 4] if dtype.is_integer else [-3.5, 0.0, 4.25]):
         check(relu, T(x, dtype))
+
+
+# =========================================================================
+# Python strings changed by tensor control flow become string tensors
+# =========================================================================
+
+def fizzbuzz(n):
+    # The 2018 AutoGraph demo.
+    for i in range(1, n + 1):
+        msg = ''
+        if i % 3 == 0:
+            msg += 'Fizz'
+        if i % 5 == 0:
+            msg += 'Buzz'
+        if msg == '':
+            msg = str(i)
+        print(msg)
+    return n
+
+
+def label(x):
+    name = 'zero'
+    if x < 0:
+        name = 'negative'
+    elif x > 0:
+        name = f'positive {x}'
+    print('x is', name, len(name))
+    return name
+
+
+def stars(x):
+    s = ''
+    k = x - x
+    while k < x:
+        s = s + '*'
+        k += 1
+    return s + '|'
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=["int32", "int64"])
+def test_fizzbuzz(dtype):
+    check(fizzbuzz, T(16, dtype))
+
+
+@dtypes
+def test_string_assigned_in_tensor_branches(dtype):
+    for v in ([-2, 0, 5] if dtype.is_integer else [-2.5, 0.0, 5.25]):
+        check(label, T(v, dtype))
+
+
+@dtypes
+def test_string_grown_in_tensor_loop(dtype):
+    for v in [0, 3]:
+        check(stars, T(v, dtype))
+
+
+def string_or_number(x):
+    out = 'none'
+    if x > 0:
+        out = 3
+    return out
+
+
+def test_string_in_one_branch_number_in_the_other_is_a_type_error():
+    with pytest.raises(TypeError) as info:
+        kgraph.function(string_or_number)(tf.constant(1))
+    assert isinstance(info.value, kgraph.StagingError)
+    assert location(string_or_number, "if x > 0:") in str(info.value)
+    assert "'out'" in str(info.value) and "hint" in str(info.value)
