@@ -320,6 +320,103 @@ def test_graph_list_is_returned_stacked():
     assert nested[1].shape == (2, 2)
 
 
+def drain(x):
+    items = [x, x + 1, x + 2]
+    total = x - x
+    while total < 5 and len(items) > 0:
+        total += items.pop()
+    return total, items
+
+
+def nested_appends(xs):
+    out = []
+    for v in xs:
+        for w in xs:
+            if w > v:
+                out.append(w - v)
+    return out, len(out)
+
+
+def prefilled(xs):
+    out = [xs[0]]
+    for v in xs:
+        out.append(v)
+    out[1] = out[0] + 5
+    return out
+
+
+def stack_machine(xs):
+    st = []
+    for v in xs:
+        if v > 2:
+            st.append(v)
+        elif len(st) > 0:
+            st.pop()
+    return st
+
+
+def _collect(xs):
+    out = []
+    for v in xs:
+        out.append(v)
+    return out
+
+
+def _double_all(ys):
+    res = []
+    for y in ys:
+        res.append(y * 2)
+    return res
+
+
+def helper_returns_list(xs):
+    return _double_all(_collect(xs))
+
+
+def worklist(xs):
+    st = []
+    for v in xs:
+        st.append(v)
+    steps = 0
+    while len(st) > 0:
+        top = st.pop()
+        if top > 1:
+            st.append(top - 2)
+        steps += 1
+    return steps
+
+
+@pytest.mark.parametrize("fn,args", [
+    (drain, (1,)),
+    (drain, (3,)),
+    (nested_appends, ([1, 3, 2],)),
+    (prefilled, ([1, 2],)),
+    (stack_machine, ([3, 1, 4, 1, 1, 5],)),
+    (helper_returns_list, ([1, 2],)),
+    (worklist, ([3, 1, 4],)),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_lists_that_grow_and_shrink_in_graph_loops(fn, args):
+    each_dtype(fn, *args)
+
+
+class Trajectory(kgraph.GraphLayer):
+    """A Keras layer whose call returns a list built in a tensor loop."""
+
+    def call(self, x):
+        states = []
+        h = x[:, 0] * 0.0
+        for t in range(tf.shape(x)[1]):
+            h = h * 0.5 + x[:, t]
+            states.append(h)
+        return states
+
+
+def test_graph_layer_returns_a_graph_list_stacked():
+    x = tf.constant([[1.0, 2.0, 3.0]])
+    out = tf.function(Trajectory())(x)
+    assert to_python(out) == [[1.0], [2.5], [4.25]]
+
+
 # =========================================================================
 # XLA: lists sized from the trip count
 # =========================================================================

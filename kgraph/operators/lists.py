@@ -633,7 +633,10 @@ def tuple_(*args):
 
 
 def to_user(value):
-    """What ``kgraph.function`` returns for a graph list: its elements stacked."""
+    """What ``kgraph.function`` (and a converted Keras method) returns for a graph
+    list: its elements stacked. Values without graph lists come back as they are."""
+    if not _has_graph_list(value):
+        return value
     if isinstance(value, GraphList):
         return value.stack()
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
@@ -643,6 +646,16 @@ def to_user(value):
     if type(value) is dict:
         return {k: to_user(v) for k, v in value.items()}
     return value
+
+
+def _has_graph_list(value):
+    if isinstance(value, GraphList):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_has_graph_list(v) for v in value)
+    if type(value) is dict:
+        return any(_has_graph_list(v) for v in value.values())
+    return False
 
 
 class TypedList(list):

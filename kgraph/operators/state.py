@@ -22,6 +22,7 @@ The kinds:
 ``NestSlot``       a tuple/list/dict of tensors, passed as is
 ``ListSlot``       a Python list that grows in a graph loop (a ``GraphList``)
 ``SameSlot``       a Python object that must come out exactly as it went in
+``StrSlot``        a Python str that graph control flow changes (a tf.string)
 ``UndefinedSlot``  no value on entry (a return value not returned yet)
 =================  ==========================================================
 """
@@ -165,6 +166,10 @@ class SameSlot(Slot):
     def merge(self, new, site):
         if new is self.value or _same_list(new, self.value):
             return self
+        if isinstance(self.value, str) and _is_text(new):
+            # A Python string changed by graph control flow (FizzBuzz's
+            # ``msg += 'Fizz'``): carried as a scalar tf.string tensor.
+            return StrSlot()
         if isinstance(self.value, list) and isinstance(new, (list, GraphList)):
             # A Python list that grows in the body: carry it as a GraphList.
             element = _element_spec_of(self.value, site) or _element_spec_of(new, site)
@@ -185,6 +190,49 @@ class SameSlot(Slot):
             f"Python object into something else",
             location=site.loc_text,
             hints=(f"give {site.shown} a tensor value of the right dtype before {site.where}",))
+
+
+# ------------------------------------------------------------------- str
+
+def _is_text(v):
+    return isinstance(v, str) or (isinstance(v, tf.Tensor) and v.dtype == tf.string
+                                  and v.shape.rank == 0)
+
+
+class StrSlot(Slot):
+    """A Python ``str`` that graph control flow changes: a scalar ``tf.string``.
+
+    Python strings and string tensors both merge into it; the text operators
+    (``kgraph/operators/strings.py``) make string tensors print as Python's
+    text, so a string built in a tensor loop reads as the Python one.
+    """
+
+    def __repr__(self):
+        return "StrSlot()"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, Undefined):
+            return self.zeros()
+        if isinstance(value, str):
+            return tf.constant(value, tf.string)
+        return value
+
+    def zeros(self):
+        return placeholder_like(tf.TensorSpec([], tf.string))
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            if isinstance(new, _NoReturn):
+                return self
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        if _is_text(new):
+            return self
+        where = (f"before {site.where} but becomes {_kind_text(new)} inside it" if site.loop
+                 else f"in one branch of {site.where} and {_kind_text(new)} in the other")
+        raise StagingTypeError(
+            f"{site.shown} is a string {where}", location=site.loc_text,
+            hints=(f"keep {site.shown} a string on every path (str(...) converts a "
+                   f"number)",))
 
 
 # ---------------------------------------------------------------- tensor
@@ -609,6 +657,10 @@ def slot_for(value, entry=None, near=()):
         return SameSlot(value)
     if isinstance(value, (tf.SparseTensor, tf.RaggedTensor)):
         return CompositeSlot(tf.type_spec_from_value(value))
+    if _is_text(value) and isinstance(value, tf.Tensor):
+        return StrSlot()
+    if isinstance(value, str) and isinstance(entry, tf.Tensor) and _is_text(entry):
+        return StrSlot()
     if isinstance(value, tf.Tensor):
         return TensorSlot(value.dtype, value.shape)
     if isinstance(value, Weak):
@@ -736,6 +788,6 @@ def _same_list(a, b):
             and all(x is y for x, y in zip(a, b)))
 
 
-__all__ = ["Site", "Slot", "SameSlot", "TensorSlot", "WeakSlot", "CompositeSlot", "NestSlot",
+__all__ = ["Site", "Slot", "SameSlot", "StrSlot", "TensorSlot", "WeakSlot", "CompositeSlot", "NestSlot",
            "ListSlot", "UndefinedSlot", "OneBranchError", "slot_for", "merge_all",
            "placeholder_like", "is_python_number", "StagingError"]
