@@ -284,3 +284,209 @@ def test_unsupported_format_spec_names_the_line():
     assert isinstance(info.value, kgraph.StagingError)
     assert location(hex_of, 'return f"{x:x}"') in str(info.value)
     assert "hint" in str(info.value)
+
+
+# =========================================================================
+# builtins on tensors
+# =========================================================================
+
+def pair_values(dtype):
+    if dtype.is_integer:
+        return [(7, 2), (-7, 2), (7, -2), (-7, -2), (0, 3), (3, 3)]
+    # (no -0.0: TensorFlow's eager scalar cache hands back 0.0 for it)
+    return [(7.5, 2.0), (-7.5, 2.0), (7.5, -2.0), (-7.5, -2.0), (0.0, 3.0), (1.0, 0.25)]
+
+
+def min_max(a, b):
+    print(min(a, b), max(a, b), max(a, b, -100), min(100, a, b), min([a, b]), max((b, a)))
+    return min(a, b) + max(a, b)
+
+
+def reductions(t):
+    print(min(t), max(t), sum(t), sum(t, 10), any(t), all(t), len(t))
+    # (an empty float tensor sums to 0.0 where Python says 0: compare numbers)
+    print(min(t, default=-1), max(t[:0], default=-1) == -1, sum(t[:0]) == 0, any(t[:0]),
+          all(t[:0]))
+    return sum(t)
+
+
+def truth_of_lists(a, b):
+    return any([a > 3, b > 3]), all([a > -10, b > -10, True]), any([False, a == b])
+
+
+def divmods(a, b):
+    q, r = divmod(a, b)
+    print(q, r, divmod(a, 3), divmod(-a, b))
+    return q * b + r
+
+
+def rounding(x):
+    print(round(x), round(x, 1), round(x, 2), round(x, 0), round(x, -1))
+    return round(x)
+
+
+@dtypes
+def test_min_max_of_values(dtype):
+    for a, b in pair_values(dtype):
+        check(min_max, T(a, dtype), T(b, dtype))
+
+
+@dtypes
+def test_reductions_of_a_tensor(dtype):
+    values = [3, -1, 4, 1, 5] if dtype.is_integer else [3.5, -1.25, 4.0, 0.0, 5.5]
+    check(reductions, T(values, dtype))
+    check(reductions, T(values[:1], dtype))
+
+
+@dtypes
+def test_any_all_of_lists_of_tensors(dtype):
+    for a, b in pair_values(dtype):
+        check(truth_of_lists, T(a, dtype), T(b, dtype))
+
+
+@dtypes
+def test_divmod_has_pythons_floor_semantics(dtype):
+    for a, b in pair_values(dtype):
+        check(divmods, T(a, dtype), T(b, dtype))
+
+
+def test_divmod_float_edge_cases_like_cpython():
+    # floor(1 / 0.1) is 10, but Python's divmod(1.0, 0.1) is (9.0, 0.0999...).
+    for a, b in [(1.0, 0.1), (-1.0, 0.1), (5.0, -0.3), (1e-300, 3.0)]:
+        check(divmods, T(a, tf.float64), T(b, tf.float64))
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("x", [0.5, 1.5, 2.5, -0.5, -2.5, 2.675, 0.25, 125.0, -3.75])
+def test_round_is_bankers_rounding(x, dtype):
+    check(rounding, T(x, dtype))
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=["int32", "int64"])
+@pytest.mark.parametrize("x", [25, 35, -25, -35, 7, 0])
+def test_round_of_ints(x, dtype):
+    check(rounding, T(x, dtype))
+
+
+def count_down(a, b, s):
+    total = a - a
+    for i in range(a, b, s):
+        total = total * 2 + i
+    return total
+
+
+def walk_back(t):
+    out = t[0] - t[0]
+    for v in reversed(t):
+        out = out * 3 + v
+    for i, v in enumerate(reversed(t)):
+        print(i, v)
+    for v, w in zip(t, reversed(t)):
+        print(v - w)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=["int32", "int64"])
+@pytest.mark.parametrize("args", [(10, 0, -3), (10, 0, -1), (0, 10, -2), (5, -5, -4),
+                                  (-5, 5, 3)])
+def test_range_with_negative_tensor_steps(args, dtype):
+    check(count_down, *[T(v, dtype) for v in args])
+
+
+@dtypes
+def test_reversed_enumerate_zip_over_tensors(dtype):
+    values = [3, -1, 4] if dtype.is_integer else [3.5, -1.25, 4.0]
+    check(walk_back, T(values, dtype))
+
+
+def min_mixed(x):
+    return min(x, 2.5)
+
+
+def test_min_of_int_tensor_and_float_is_a_type_error_at_the_line():
+    with pytest.raises(TypeError) as info:
+        kgraph.function(min_mixed)(tf.constant(3))
+    assert isinstance(info.value, kgraph.StagingError)
+    assert location(min_mixed, "return min(x, 2.5)") in str(info.value)
+    assert "hint" in str(info.value)
+
+
+def relu(x):
+    return max(x, 0)
+
+
+@dtypes
+def test_python_number_in_min_max_takes_the_tensors_dtype(dtype):
+    # Python returns the int 0 for negative x; the graph returns 0 of x's dtype
+    # (the same number: weak typing, as tf.maximum(x, 0) does).
+    for x in ([-3, 0, 4] if dtype.is_integer else [-3.5, 0.0, 4.25]):
+        check(relu, T(x, dtype))
+
+
+# =========================================================================
+# Python strings changed by tensor control flow become string tensors
+# =========================================================================
+
+def fizzbuzz(n):
+    # The 2018 AutoGraph demo.
+    for i in range(1, n + 1):
+        msg = ''
+        if i % 3 == 0:
+            msg += 'Fizz'
+        if i % 5 == 0:
+            msg += 'Buzz'
+        if msg == '':
+            msg = str(i)
+        print(msg)
+    return n
+
+
+def label(x):
+    name = 'zero'
+    if x < 0:
+        name = 'negative'
+    elif x > 0:
+        name = f'positive {x}'
+    print('x is', name, len(name))
+    return name
+
+
+def stars(x):
+    s = ''
+    k = x - x
+    while k < x:
+        s = s + '*'
+        k += 1
+    return s + '|'
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=["int32", "int64"])
+def test_fizzbuzz(dtype):
+    check(fizzbuzz, T(16, dtype))
+
+
+@dtypes
+def test_string_assigned_in_tensor_branches(dtype):
+    for v in ([-2, 0, 5] if dtype.is_integer else [-2.5, 0.0, 5.25]):
+        check(label, T(v, dtype))
+
+
+@dtypes
+def test_string_grown_in_tensor_loop(dtype):
+    for v in [0, 3]:
+        check(stars, T(v, dtype))
+
+
+def string_or_number(x):
+    out = 'none'
+    if x > 0:
+        out = 3
+    return out
+
+
+def test_string_in_one_branch_number_in_the_other_is_a_type_error():
+    with pytest.raises(TypeError) as info:
+        kgraph.function(string_or_number)(tf.constant(1))
+    assert isinstance(info.value, kgraph.StagingError)
+    assert location(string_or_number, "if x > 0:") in str(info.value)
+    assert "'out'" in str(info.value) and "hint" in str(info.value)

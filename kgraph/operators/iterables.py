@@ -111,6 +111,19 @@ class Zip(IndexedIterable):
         return tuple(i.get(k) for i in self.inners)
 
 
+class Reversed(IndexedIterable):
+    def __init__(self, inner):
+        self.inner = inner
+        self.description = f"reversed {inner.description}"
+
+    def size(self):
+        return self.inner.size()
+
+    def get(self, k):
+        n = tf.convert_to_tensor(self.inner.size())
+        return self.inner.get(n - 1 - tf.cast(k, n.dtype))
+
+
 class DatasetIterable:
     description = "a tf.data.Dataset"
 
@@ -151,6 +164,18 @@ def enumerate_(iterable, start=0):
             lambda i, x: (tf.cast(i, tf.int32), x))
         return DatasetIterable(indexed, description="enumerate of a tf.data.Dataset")
     return Enumerate(inner, start)
+
+
+def reversed_(seq):
+    """``reversed(seq)``: a graph iterable walked from the end when ``seq`` is staged."""
+    if isinstance(seq, GraphList):
+        return seq[::-1]
+    inner = as_graph_iterable(seq)
+    if inner is None:
+        return builtins.reversed(seq)
+    if isinstance(inner, DatasetIterable):
+        raise TypeError("reversed() of a tf.data.Dataset: datasets are read in order")
+    return Reversed(inner)
 
 
 def zip_(*iterables):

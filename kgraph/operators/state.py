@@ -22,7 +22,10 @@ The kinds:
 ``NestSlot``       a tuple/list/dict of tensors, passed as is
 ``ListSlot``       a Python list that grows in a graph loop (a ``GraphList``)
 ``SameSlot``       a Python object that must come out exactly as it went in
+``StrSlot``        a Python str that graph control flow changes (a tf.string)
 ``UndefinedSlot``  no value on entry (a return value not returned yet)
+``MaybeSlot``      a tensor bound only on some run-time paths (first bound in a
+                   loop): carried with a "bound" flag, see ``MaybeUnbound``
 =================  ==========================================================
 """
 
@@ -37,7 +40,7 @@ import tensorflow as tf
 from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UndefinedVariableError)
 from kgraph.operators.lists import GraphList, TypedList
-from kgraph.operators.undefined import Undefined, _NoReturn
+from kgraph.operators.undefined import InLoop, MaybeUnbound, Undefined, Unobserved
 from kgraph.operators.weak import Group, Weak, unwrap
 
 
@@ -165,6 +168,10 @@ class SameSlot(Slot):
     def merge(self, new, site):
         if new is self.value or _same_list(new, self.value):
             return self
+        if isinstance(self.value, str) and _is_text(new):
+            # A Python string changed by graph control flow (FizzBuzz's
+            # ``msg += 'Fizz'``): carried as a scalar tf.string tensor.
+            return StrSlot()
         if isinstance(self.value, list) and isinstance(new, (list, GraphList)):
             # A Python list that grows in the body: carry it as a GraphList.
             element = _element_spec_of(self.value, site) or _element_spec_of(new, site)
@@ -185,6 +192,49 @@ class SameSlot(Slot):
             f"Python object into something else",
             location=site.loc_text,
             hints=(f"give {site.shown} a tensor value of the right dtype before {site.where}",))
+
+
+# ------------------------------------------------------------------- str
+
+def _is_text(v):
+    return isinstance(v, str) or (isinstance(v, tf.Tensor) and v.dtype == tf.string
+                                  and v.shape.rank == 0)
+
+
+class StrSlot(Slot):
+    """A Python ``str`` that graph control flow changes: a scalar ``tf.string``.
+
+    Python strings and string tensors both merge into it; the text operators
+    (``kgraph/operators/strings.py``) make string tensors print as Python's
+    text, so a string built in a tensor loop reads as the Python one.
+    """
+
+    def __repr__(self):
+        return "StrSlot()"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, Undefined):
+            return self.zeros()
+        if isinstance(value, str):
+            return tf.constant(value, tf.string)
+        return value
+
+    def zeros(self):
+        return placeholder_like(tf.TensorSpec([], tf.string))
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            if isinstance(new, _NoReturn):
+                return self
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        if _is_text(new):
+            return self
+        where = (f"before {site.where} but becomes {_kind_text(new)} inside it" if site.loop
+                 else f"in one branch of {site.where} and {_kind_text(new)} in the other")
+        raise StagingTypeError(
+            f"{site.shown} is a string {where}", location=site.loc_text,
+            hints=(f"keep {site.shown} a string on every path (str(...) converts a "
+                   f"number)",))
 
 
 # ---------------------------------------------------------------- tensor
@@ -220,8 +270,12 @@ class TensorSlot(Slot):
         return placeholder_like(tf.TensorSpec(self.shape, self.dtype))
 
     def merge(self, new, site):
+        if isinstance(new, MaybeUnbound):
+            return MaybeSlot(self, new.name, new.where).merge(new, site)
+        if isinstance(new, InLoop):
+            return MaybeSlot(self, site.name, site.loc_text)
         if isinstance(new, Undefined):
-            if isinstance(new, _NoReturn):
+            if isinstance(new, Unobserved):
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
         if _is_weak_number(new) or isinstance(new, (bool, np.generic)):
@@ -332,8 +386,12 @@ class WeakSlot(Slot):
         return TensorSlot(self.dtype, [], python=_python_type_name(self.is_float))
 
     def merge(self, new, site):
+        if isinstance(new, MaybeUnbound):
+            return MaybeSlot(self.merge(new.value, site), new.name, new.where)
+        if isinstance(new, InLoop):
+            return MaybeSlot(self.resolved(site), site.name, site.loc_text)
         if isinstance(new, Undefined):
-            if isinstance(new, _NoReturn):
+            if isinstance(new, Unobserved):
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
         if _is_weak_number(new):
@@ -455,7 +513,7 @@ class NestSlot(Slot):
 
     def merge(self, new, site):
         if isinstance(new, Undefined):
-            if isinstance(new, _NoReturn):
+            if isinstance(new, Unobserved):
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
         if isinstance(self.value, list) and (isinstance(new, GraphList) or isinstance(
@@ -564,7 +622,13 @@ class UndefinedSlot(Slot):
     def merge(self, new, site):
         if isinstance(new, Undefined):
             return self
-        if not isinstance(self.value, _NoReturn):
+        if not isinstance(self.value, Unobserved):
+            if isinstance(new, MaybeUnbound) or _tensor_like(new) and site.name.isidentifier() \
+                    and (site.loop or isinstance(self.value, InLoop)):
+                # First bound inside a loop (or in one branch inside a loop that
+                # had not bound it): bound after it on the paths that bound it,
+                # as in Python; checked at run time where it is read.
+                return MaybeSlot.for_value(new, site)
             if not site.loop:
                 raise OneBranchError([site.shown], site.where, site.loc_text)
             raise UndefinedVariableError(
@@ -601,6 +665,8 @@ def slot_for(value, entry=None, near=()):
     """The slot for a value entering graph control flow (or first coming out of a
     branch: ``entry`` is then the value the variable had before the ``if``, and
     ``near`` the dtypes its condition compares, a Python number's best guess)."""
+    if isinstance(value, MaybeUnbound):
+        return MaybeSlot(slot_for(value.value), value.name, value.where)
     if isinstance(value, GraphList):
         return ListSlot(value.element)
     if isinstance(value, Undefined):
@@ -609,6 +675,10 @@ def slot_for(value, entry=None, near=()):
         return SameSlot(value)
     if isinstance(value, (tf.SparseTensor, tf.RaggedTensor)):
         return CompositeSlot(tf.type_spec_from_value(value))
+    if _is_text(value) and isinstance(value, tf.Tensor):
+        return StrSlot()
+    if isinstance(value, str) and isinstance(entry, tf.Tensor) and _is_text(entry):
+        return StrSlot()
     if isinstance(value, tf.Tensor):
         return TensorSlot(value.dtype, value.shape)
     if isinstance(value, Weak):
@@ -736,6 +806,68 @@ def _same_list(a, b):
             and all(x is y for x, y in zip(a, b)))
 
 
-__all__ = ["Site", "Slot", "SameSlot", "TensorSlot", "WeakSlot", "CompositeSlot", "NestSlot",
+__all__ = ["Site", "Slot", "SameSlot", "StrSlot", "TensorSlot", "WeakSlot", "CompositeSlot", "NestSlot",
            "ListSlot", "UndefinedSlot", "OneBranchError", "slot_for", "merge_all",
            "placeholder_like", "is_python_number", "StagingError"]
+
+
+# ------------------------------------------------------------- maybe unbound
+
+def _tensor_like(v):
+    return (isinstance(v, tf.Tensor) and not isinstance(v, tf.Variable)) or (
+        is_python_number(v))
+
+
+class MaybeSlot(Slot):
+    """A variable bound only on some run-time paths (first bound inside a graph
+    loop, e.g. ``for i in tf.range(n): last = i``), carried as ``(value, bound)``:
+    ``inner`` (a tensor slot) for the value, a bool tensor for the flag. It
+    decodes to a ``MaybeUnbound``, whose reads are checked at run time."""
+
+    def __init__(self, inner, name, where):
+        if isinstance(inner, WeakSlot):
+            inner = inner.resolved()
+        self.inner = inner
+        self.name = name
+        self.where = where
+
+    @classmethod
+    def for_value(cls, value, site):
+        if isinstance(value, MaybeUnbound):
+            return cls(slot_for(value.value), value.name, value.where)
+        return cls(slot_for(value), site.name, site.loc_text)
+
+    def _key(self):
+        return (self.inner, self.name)
+
+    def __repr__(self):
+        return f"MaybeSlot({self.inner!r})"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, MaybeUnbound):
+            flow = self.inner.encode(value.value, entry)
+            bound = value.bound
+        elif isinstance(value, Undefined):
+            flow, bound = self.inner.zeros(), False
+            if entry:
+                flow = self.inner.encode(flow, entry)
+        else:
+            flow, bound = self.inner.encode(value, entry), True
+        return flow, tf.convert_to_tensor(bound, tf.bool)
+
+    def decode(self, flow):
+        value, bound = flow
+        return MaybeUnbound(self.inner.decode(value), bound, self.name, self.where)
+
+    def invariant(self, flow):
+        return (self.inner.invariant(flow[0]), tf.TensorShape([]))
+
+    def zeros(self):
+        return self.inner.zeros(), tf.constant(False)
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            return self
+        value = new.value if isinstance(new, MaybeUnbound) else new
+        merged = self.inner.merge(value, site)
+        return self if merged is self.inner else MaybeSlot(merged, self.name, self.where)

@@ -50,16 +50,48 @@ def _where():
 
 def str_(*args, **kwargs):
     """``str(v)``."""
-    if len(args) == 1 and not kwargs and _is_tensor(args[0]):
-        return text_of(args[0])
+    if len(args) == 1 and not kwargs and _holds_tensor(args[0]):
+        return python_text(args[0])
     return str(*args, **kwargs)
 
 
 def repr_(value):
     """``repr(v)``."""
-    if _is_tensor(value):
-        return text_of(value, quote_strings=True)
+    if _holds_tensor(value):
+        return python_text(value, quote_strings=True)
     return repr(value)
+
+
+def _holds_tensor(value):
+    if _is_tensor(value):
+        return True
+    if type(value) in (tuple, list, dict):
+        items = value.items() if isinstance(value, dict) else value
+        return any(_holds_tensor(v) for v in items)
+    return False
+
+
+def python_text(value, quote_strings=False):
+    """Python's ``str`` (or ``repr``) of ``value``: a string tensor when a tensor
+    is inside (also in a tuple, list or dict), else the Python string."""
+    if _is_tensor(value):
+        return text_of(value, quote_strings)
+    if not _holds_tensor(value):
+        return repr(value) if quote_strings else str(value)
+    if isinstance(value, dict):
+        pieces = ["{"]
+        for i, (k, v) in enumerate(value.items()):
+            pieces += [", " if i else "", python_text(k, True), ": ", python_text(v, True)]
+        pieces.append("}")
+        return _join(pieces)
+    opening, closing = ("(", ")") if isinstance(value, tuple) else ("[", "]")
+    pieces = [opening]
+    for i, v in enumerate(value):
+        pieces += [", " if i else "", python_text(v, True)]
+    if isinstance(value, tuple) and len(value) == 1:
+        pieces.append(",")
+    pieces.append(closing)
+    return _join(pieces)
 
 
 def format_(value, spec=""):
@@ -254,9 +286,9 @@ def _format_tensor(value, spec, loc):
         raise UnsupportedStagingError(
             "a format spec computed from a tensor cannot be applied in a graph",
             location=loc, hints=("make the width/precision a Python number",))
-    t = tf.convert_to_tensor(value)
     if not spec:
-        return text_of(t)
+        return python_text(value)
+    t = tf.convert_to_tensor(value)
     m = _SPEC.match(spec)
     if m is None:
         raise StagingValueError(f"Invalid format specifier '{spec}'", location=loc,
