@@ -284,6 +284,14 @@ def compared(xs):
     return same, a == b, a != b, a == [1, 2], a == [], a == 3
 
 
+def reduced(xs):
+    out = []
+    for v in xs:
+        out.append(v * 2 - 3)
+    return sum(out), min(out), max(out), sum(out, 10), any(out), all(out), \
+        list(reversed(out))
+
+
 def zipped(xs):
     out = []
     for v in xs:
@@ -298,6 +306,7 @@ def zipped(xs):
     (sorted_in_place, ([3, 1, 2, 2], 2)),
     (zipped, ([1, 2, 3],)),
     (builtin_copies, ([2, 0, 1],)),
+    (reduced, ([1, 4, 2],)),
     (compared, ([1, 2],)),
     (compared, ([1, 3],)),
     (doubled, ([1, 2, 3],)),
@@ -699,8 +708,11 @@ def test_no_operation_on_a_graph_list_hangs(tmp_path):
     assert set(outcomes) == set(_PYTHON_RESULTS), proc.stdout
     for name, (kind, detail) in outcomes.items():
         # Either Python's answer, or a kgraph error that is also a TypeError
-        # and names the user's file and line.
+        # and names the user's file and line; converted code gets the answer
+        # for everything but the protocols that need a Python length/bool.
         assert kind != "OTHER", f"{name}: {detail}"
+        if name not in ("iter", "bool", "unpack"):
+            assert kind == "RESULT", f"{name}: {detail}"
         if kind == "RESULT":
             assert eval(detail) == _PYTHON_RESULTS[name], f"{name}: {detail}"  # noqa: S307
         else:
