@@ -351,3 +351,21 @@ def test_grouped_decisions_one_row_per_statement():
     rows = explain_markdown(d).splitlines()[2:]
     assert len(rows) == 3, rows
     assert "list 'xs' sized by the trip count; list 'ys' sized by the trip count" in rows[1]
+
+
+def test_tensorboard_doc_runs_and_writes_every_dashboard(tmp_path):
+    """docs/tensorboard.md's example runs as written (no data= anywhere)."""
+    import pathlib
+    import re
+    doc = pathlib.Path(__file__).resolve().parent.parent / "docs" / "tensorboard.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    path = tmp_path / "doc_tensorboard.py"
+    path.write_text("\n\n".join(blocks))
+    ns = {"__name__": "doc_example"}
+    exec(compile(path.read_text(), str(path), "exec"), ns)
+    acc = _events(pathlib.Path(ns["logs"]) / "kgraph")
+    tags = set(acc.Tags()["tensors"])
+    assert {"code/Halving.train_step", "code/Halving.call", "speedup/table",
+            "speedup/chart"} <= tags, tags
+    functions = [f.signature.name for f in acc.Graph().library.function]
+    assert any("if_line" in f for f in functions), functions
