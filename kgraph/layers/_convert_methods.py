@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from kgraph import api
 from kgraph.convert import policy
+from kgraph.operators import lists
 
 # Marks a kgraph wrapper; holds the user's original function.
 ORIGINAL = "__kgraph_original__"
@@ -71,7 +72,8 @@ def converting_method(fn):
 
     @functools.wraps(fn)
     def method(self, *args, **kwargs):
-        return api.to_graph(types.MethodType(fn, self))(*args, **kwargs)
+        out = api.to_graph(types.MethodType(fn, self))(*args, **kwargs)
+        return lists.to_user(out)   # a list grown in a graph loop: stacked
 
     setattr(method, ORIGINAL, fn)
     # TensorFlow's AutoGraph must never run over kgraph's output (e.g. when a

@@ -33,6 +33,7 @@ import keras
 
 import kgraph
 from kgraph.errors import KGraphError
+from kgraph.layers import _step_failures
 
 # Callbacks that must act *between* epochs of a running fit: in "fit" mode
 # there is no "between", so they are refused with a clear error.
@@ -163,10 +164,14 @@ class StepFunctions:
         self.model = model
         self.strategy = model.distribute_strategy
         jit = bool(model.jit_compile)
-        self.train = tf.function(self._replicated(model.train_step), autograph=False,
-                                 jit_compile=jit, reduce_retracing=True)
-        self.test = tf.function(self._replicated(model.test_step), autograph=False,
-                                jit_compile=jit, reduce_retracing=True)
+        # (guarded_step: under XLA, failing asserts reach the host and the
+        # state is left as after the last good step; see _step_failures.py)
+        self.train = tf.function(
+            self._replicated(_step_failures.guarded_step(model, model.train_step)),
+            autograph=False, jit_compile=jit, reduce_retracing=True)
+        self.test = tf.function(
+            self._replicated(_step_failures.guarded_step(model, model.test_step, count=False)),
+            autograph=False, jit_compile=jit, reduce_retracing=True)
 
     def _replicated(self, step):
         strategy = self.strategy
@@ -320,11 +325,17 @@ class InGraphLoop:
     def run(self, start, stop):
         self.calls += 1
         before = int(self.record.completed.numpy())
+        _step_failures.reset(self.model)
         try:
             with self.model.distribute_strategy.scope():
                 steps, epochs, done, vals = self._function(
                     tf.constant(start), tf.constant(stop), tf.constant(self.steps),
                     tf.constant(self.val_steps), *self.iterators)
+            failure = _step_failures.xla_failure(self.model)
+            if failure is not None:     # an assert compiled by XLA failed
+                err, good = failure
+                self.record.completed.assign(before + good)
+                raise err
         except (AssertionError, tf.errors.OpError, KGraphError) as e:
             completed = int(self.record.completed.numpy()) - before
             epoch = start + completed // self.steps

@@ -6,6 +6,9 @@ Ordering constraints (each pass relies on the ones above it):
 * asserts     before calls: ``assert_`` calls must not be wrapped.
 * lists       before calls: ``xs.append`` must not become ``kg__.call(xs.append, ...)``.
 * builtins    before calls: ``print``/``range``... are replaced, not wrapped.
+* strings     before calls: ``template.format(...)`` becomes
+              ``kg__.str_format(template, ...)`` instead of a wrapped method
+              call; after asserts, so assert messages are rewritten too.
 * calls       before the lowering passes, so it sees only the user's calls.
 * named_exprs before loop_else and breaks: a ``:=`` in a while test moves
               into the body as ``if not test: break``.
@@ -17,17 +20,21 @@ Ordering constraints (each pass relies on the ones above it):
 * continues   before breaks: both guard statements; continue flags are reset
               at the top of the body, which must stay inside the loop.
 * breaks      before boolean_ops: it writes ``not flag and test``.
-* ifexp, boolean_ops   before control_flow: the expression forms become
-              operator calls, then statements are rewritten around them.
+* ifexp, comparisons, boolean_ops   before control_flow: the expression
+              forms become operator calls, then statements are rewritten
+              around them.
+              (comparisons and boolean_ops are independent: each rewrites
+              its own node kind, also inside the lambdas the other makes.)
 * control_flow         after every lowering: it needs blocks without jumps.
 * undefined   last: it reads the final state tuples.
 """
 
 from __future__ import annotations
 
-from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, continues,
+from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
+                           continues,
                            control_flow, gate, ifexp, lists, loop_else, named_exprs,
-                           returns,
+                           returns, strings,
                            undefined)
 
 PIPELINE = (
@@ -35,6 +42,7 @@ PIPELINE = (
     asserts,
     lists,
     builtins,
+    strings,
     calls,
     named_exprs,
     loop_else,
@@ -42,6 +50,7 @@ PIPELINE = (
     continues,
     breaks,
     ifexp,
+    comparisons,
     boolean_ops,
     control_flow,
     undefined,

@@ -173,7 +173,7 @@ class _Rewriter:
         params = [n for n in f.modified if n not in outer and (
             n in f.live_out or (n in f.defined and n in read))]
         outputs = params
-        guard = _guard_kind(node)
+        guard = getattr(node, "kg_guard", None)    # set by the passes that lower exits
         if guard:
             # `if not break_1:` made by lowering: its body is what runs after
             # the break did not happen; explain() reports it as such.
@@ -186,7 +186,7 @@ class _Rewriter:
             stmts.append(self._def(else_name, params, node.orelse, T.tuple_(outputs),
                                    node.orelse[0], f.modified))
             else_ref = T.name(else_name)
-        keywords = {}
+        keywords = {"guard": T.const(guard)} if guard else {}
         unstageable = self._unstageable(node.body + node.orelse)
         if unstageable:
             keywords["unstageable"] = unstageable
@@ -250,20 +250,6 @@ class _Rewriter:
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
         return [T.copy_location(s, node) for s in stmts]
-
-
-_GUARD_FLAGS = {"do_return": "return", "break": "break", "continue": "continue",
-                "broke": "break"}
-
-
-def _guard_kind(node):
-    """"return"/"break"/"continue" for an ``if not <lowering flag>:`` guard."""
-    test = node.test
-    if node.orelse or not is_runtime_call(test, "not_") or not isinstance(
-            test.args[0], gast.Name):
-        return None
-    prefix, _, number = test.args[0].id.rpartition("_")
-    return _GUARD_FLAGS.get(prefix) if number.isdigit() else None
 
 
 def _load(expr):
