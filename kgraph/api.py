@@ -16,6 +16,7 @@ from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError
 from kgraph.operators import lists
 from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
+from kgraph.operators.undefined import translate_unbound
 from kgraph.report import Recorder, Report
 
 
@@ -103,6 +104,9 @@ _ASSERT_RE = re.compile(re.escape(ASSERT_MARKER) + r"(.*?):\]?\s*(?:\[(.*?)\])?\
 def translate_error(e):
     """A graph assertion failure becomes the AssertionError Python would raise."""
     message = getattr(e, "message", str(e))
+    unbound = translate_unbound(message)   # a variable read where it was never bound
+    if unbound is not None:
+        return unbound
     if ASSERT_MARKER not in message:
         return None
     tail = message.split(ASSERT_MARKER, 1)[1]

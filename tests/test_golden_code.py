@@ -150,7 +150,7 @@ def sample_control_flow(x, n):
     y, = kg__.for_stmt(kg__.range_(n), loop_body_1, (y,), ('y',))
     return y
 """,
-    ("sample_undefined", "undefined"): """\
+    ("sample_undefined", "control_flow"): """\
 def sample_undefined(x):
     y = kg__.Undefined('y')
 

@@ -19,6 +19,7 @@ from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UnsupportedStagingError)
 from kgraph.operators import iterables
 from kgraph.operators.composites import carrying
+from kgraph.operators.undefined import in_loop, mark_exits
 from kgraph.operators.lists import GraphList
 from kgraph.operators.undefined import Undefined
 from kgraph.operators.staging import (caller_location, describe, is_staged,
@@ -54,13 +55,16 @@ _GUARD_TEXT = {"return": "return", "break": "break", "continue": "continue"}
 
 
 def if_stmt(test, body, orelse, state, names, unstageable=None, composites=None,
-            guard=None):
+            guard=None, unbound_on_exit=()):
     """``if test: body else: orelse`` over the state variables ``names``
     (and, when staged, the composite targets ``composites``: see
     ``operators/composites.py``).
 
     ``guard`` is set by the passes that lower ``return`` / ``break`` /
     ``continue`` (``"return"``...): this ``if`` runs the statements after one.
+    ``unbound_on_exit`` names variables that a branch which returned / broke /
+    continued may leave unbound: the analysis proved that no path reads them
+    there.
     """
     if is_staged(test):
         loc = caller_location()
@@ -70,6 +74,9 @@ def if_stmt(test, body, orelse, state, names, unstageable=None, composites=None,
                                      f"a tensor run under tf.cond", loc)
         else:
             record("if", "graph", "condition is a symbolic tensor: tf.cond", loc)
+        if unbound_on_exit:
+            body = mark_exits(body, names, unbound_on_exit)
+            orelse = mark_exits(orelse, names, unbound_on_exit)
         if composites:
             state, names, wrap, finish = carrying(composites, state, names)
             return finish(_tf_if(test, wrap(body), wrap(orelse), state, names, loc,
@@ -576,7 +583,7 @@ def _build_loop(test, body, state, names, slots, sites, loc, loc_text, where, op
                     v.name = names[i]
                 values.append(v)
             else:
-                values.append(s.decode(None))
+                values.append(in_loop(s.decode(None)))
         return values
 
     def cond_fn(*flat):

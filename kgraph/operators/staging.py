@@ -11,6 +11,8 @@ import sys
 
 import tensorflow as tf
 
+from kgraph.operators.undefined import MaybeUnbound
+
 from kgraph import context
 from kgraph.report import Decision
 
@@ -18,8 +20,11 @@ from kgraph.report import Decision
 def is_staged(value):
     if tf.executing_eagerly():
         return False
-    # A Weak number stands, in a scratch trace, for what will be a tensor.
-    return tf.is_tensor(value) or isinstance(value, tf.data.Dataset) or is_weak_proxy(value)
+    # A Weak number stands, in a scratch trace, for what will be a tensor; a
+    # MaybeUnbound (a variable bound only on some run-time paths) is a graph
+    # value behind a run-time check: operators treat both as tensors.
+    return (tf.is_tensor(value) or isinstance(value, (tf.data.Dataset, MaybeUnbound))
+            or is_weak_proxy(value))
 
 
 def describe(value):

@@ -24,6 +24,8 @@ The kinds:
 ``SameSlot``       a Python object that must come out exactly as it went in
 ``StrSlot``        a Python str that graph control flow changes (a tf.string)
 ``UndefinedSlot``  no value on entry (a return value not returned yet)
+``MaybeSlot``      a tensor bound only on some run-time paths (first bound in a
+                   loop): carried with a "bound" flag, see ``MaybeUnbound``
 =================  ==========================================================
 """
 
@@ -38,7 +40,7 @@ import tensorflow as tf
 from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UndefinedVariableError)
 from kgraph.operators.lists import GraphList, TypedList
-from kgraph.operators.undefined import Undefined, _NoReturn
+from kgraph.operators.undefined import InLoop, MaybeUnbound, Undefined, Unobserved
 from kgraph.operators.weak import Group, Weak, unwrap
 
 
@@ -268,8 +270,12 @@ class TensorSlot(Slot):
         return placeholder_like(tf.TensorSpec(self.shape, self.dtype))
 
     def merge(self, new, site):
+        if isinstance(new, MaybeUnbound):
+            return MaybeSlot(self, new.name, new.where).merge(new, site)
+        if isinstance(new, InLoop):
+            return MaybeSlot(self, site.name, site.loc_text)
         if isinstance(new, Undefined):
-            if isinstance(new, _NoReturn):
+            if isinstance(new, Unobserved):
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
         if _is_weak_number(new) or isinstance(new, (bool, np.generic)):
@@ -380,8 +386,12 @@ class WeakSlot(Slot):
         return TensorSlot(self.dtype, [], python=_python_type_name(self.is_float))
 
     def merge(self, new, site):
+        if isinstance(new, MaybeUnbound):
+            return MaybeSlot(self.merge(new.value, site), new.name, new.where)
+        if isinstance(new, InLoop):
+            return MaybeSlot(self.resolved(site), site.name, site.loc_text)
         if isinstance(new, Undefined):
-            if isinstance(new, _NoReturn):
+            if isinstance(new, Unobserved):
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
         if _is_weak_number(new):
@@ -503,7 +513,7 @@ class NestSlot(Slot):
 
     def merge(self, new, site):
         if isinstance(new, Undefined):
-            if isinstance(new, _NoReturn):
+            if isinstance(new, Unobserved):
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
         if isinstance(self.value, list) and (isinstance(new, GraphList) or isinstance(
@@ -612,7 +622,13 @@ class UndefinedSlot(Slot):
     def merge(self, new, site):
         if isinstance(new, Undefined):
             return self
-        if not isinstance(self.value, _NoReturn):
+        if not isinstance(self.value, Unobserved):
+            if isinstance(new, MaybeUnbound) or _tensor_like(new) and site.name.isidentifier() \
+                    and (site.loop or isinstance(self.value, InLoop)):
+                # First bound inside a loop (or in one branch inside a loop that
+                # had not bound it): bound after it on the paths that bound it,
+                # as in Python; checked at run time where it is read.
+                return MaybeSlot.for_value(new, site)
             if not site.loop:
                 raise OneBranchError([site.shown], site.where, site.loc_text)
             raise UndefinedVariableError(
@@ -649,6 +665,8 @@ def slot_for(value, entry=None, near=()):
     """The slot for a value entering graph control flow (or first coming out of a
     branch: ``entry`` is then the value the variable had before the ``if``, and
     ``near`` the dtypes its condition compares, a Python number's best guess)."""
+    if isinstance(value, MaybeUnbound):
+        return MaybeSlot(slot_for(value.value), value.name, value.where)
     if isinstance(value, GraphList):
         return ListSlot(value.element)
     if isinstance(value, Undefined):
@@ -791,3 +809,65 @@ def _same_list(a, b):
 __all__ = ["Site", "Slot", "SameSlot", "StrSlot", "TensorSlot", "WeakSlot", "CompositeSlot", "NestSlot",
            "ListSlot", "UndefinedSlot", "OneBranchError", "slot_for", "merge_all",
            "placeholder_like", "is_python_number", "StagingError"]
+
+
+# ------------------------------------------------------------- maybe unbound
+
+def _tensor_like(v):
+    return (isinstance(v, tf.Tensor) and not isinstance(v, tf.Variable)) or (
+        is_python_number(v))
+
+
+class MaybeSlot(Slot):
+    """A variable bound only on some run-time paths (first bound inside a graph
+    loop, e.g. ``for i in tf.range(n): last = i``), carried as ``(value, bound)``:
+    ``inner`` (a tensor slot) for the value, a bool tensor for the flag. It
+    decodes to a ``MaybeUnbound``, whose reads are checked at run time."""
+
+    def __init__(self, inner, name, where):
+        if isinstance(inner, WeakSlot):
+            inner = inner.resolved()
+        self.inner = inner
+        self.name = name
+        self.where = where
+
+    @classmethod
+    def for_value(cls, value, site):
+        if isinstance(value, MaybeUnbound):
+            return cls(slot_for(value.value), value.name, value.where)
+        return cls(slot_for(value), site.name, site.loc_text)
+
+    def _key(self):
+        return (self.inner, self.name)
+
+    def __repr__(self):
+        return f"MaybeSlot({self.inner!r})"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, MaybeUnbound):
+            flow = self.inner.encode(value.value, entry)
+            bound = value.bound
+        elif isinstance(value, Undefined):
+            flow, bound = self.inner.zeros(), False
+            if entry:
+                flow = self.inner.encode(flow, entry)
+        else:
+            flow, bound = self.inner.encode(value, entry), True
+        return flow, tf.convert_to_tensor(bound, tf.bool)
+
+    def decode(self, flow):
+        value, bound = flow
+        return MaybeUnbound(self.inner.decode(value), bound, self.name, self.where)
+
+    def invariant(self, flow):
+        return (self.inner.invariant(flow[0]), tf.TensorShape([]))
+
+    def zeros(self):
+        return self.inner.zeros(), tf.constant(False)
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            return self
+        value = new.value if isinstance(new, MaybeUnbound) else new
+        merged = self.inner.merge(value, site)
+        return self if merged is self.inner else MaybeSlot(merged, self.name, self.where)

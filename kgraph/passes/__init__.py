@@ -25,8 +25,10 @@ Ordering constraints (each pass relies on the ones above it):
               around them.
               (comparisons and boolean_ops are independent: each rewrites
               its own node kind, also inside the lambdas the other makes.)
-* control_flow         after every lowering: it needs blocks without jumps.
-* undefined   last: it reads the final state tuples.
+* control_flow         after every lowering, last: it needs blocks without
+              jumps; it also binds kg__.Undefined placeholders for state that
+              may be unbound (from the one definite-assignment analysis,
+              analysis/dataflow.py).
 """
 
 from __future__ import annotations
@@ -34,8 +36,7 @@ from __future__ import annotations
 from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
                            continues,
                            control_flow, gate, ifexp, lists, loop_else, named_exprs,
-                           returns, strings,
-                           undefined)
+                           returns, strings)
 
 PIPELINE = (
     gate,
@@ -53,7 +54,6 @@ PIPELINE = (
     comparisons,
     boolean_ops,
     control_flow,
-    undefined,
 )
 
 
