@@ -136,7 +136,7 @@ def test_quick_run_speed_table(quick_run):
     # on a busy machine a slow row's ratio (~0.03) prints as "0.0x".
     for row in rows:
         assert len(row) == len(header), row
-        assert all(re.fullmatch(r"[0-9]+(\.[0-9])?x?", c) for c in row[1:]), row
+        assert all(re.fullmatch(r"[0-9]+(\.[0-9]+)?x?", c) for c in row[1:]), row
     # The measured numbers, unrounded (results.json).
     speed = json.loads((out / "results.json").read_text())["speed"]
     assert [r["training"] for r in speed] == list(SPEED_ROWS)
