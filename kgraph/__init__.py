@@ -19,8 +19,10 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgraph.api import (Function, convert, do_not_convert, explain, function,  # noqa: E402
                         to_code, to_graph)
-from kgraph.errors import (ConversionError, KGraphError, StagingError,  # noqa: E402
-                           UnsupportedSyntaxError)
+from kgraph.errors import (ConversionError, KGraphError, NotConvertibleError,  # noqa: E402
+                           RecursiveStagingError, StagingError, StagingTypeError,
+                           StagingValueError, UndefinedVariableError,
+                           UnsupportedStagingError, UnsupportedSyntaxError)
 from kgraph.layers import GraphLayer, GraphModel  # noqa: E402
 from kgraph.operators.lists import set_element_type, stack  # noqa: E402
 from kgraph import callbacks  # noqa: E402,F401
@@ -30,5 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "function", "to_graph", "convert", "to_code", "explain", "do_not_convert",
     "set_element_type", "stack", "Function", "KGraphError", "ConversionError",
-    "StagingError", "UnsupportedSyntaxError", "GraphLayer", "GraphModel",
+    "StagingError", "UnsupportedSyntaxError", "NotConvertibleError", "StagingTypeError",
+    "StagingValueError", "UndefinedVariableError", "UnsupportedStagingError",
+    "RecursiveStagingError", "GraphLayer", "GraphModel",
 ]

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from kgraph import context
 from kgraph.convert import api_impl, policy
-from kgraph.errors import ConversionError
+from kgraph.errors import NotConvertibleError
 from kgraph.operators.builtins import ASSERT_MARKER
 from kgraph.report import Recorder, Report
 
@@ -42,12 +42,12 @@ def _plain(fn):
     if isinstance(fn, types.FunctionType):
         return fn, None
     if isinstance(fn, functools.partial):
-        raise ConversionError("convert the function inside the functools.partial, then "
-                              "re-apply partial")
+        raise NotConvertibleError("convert the function inside the functools.partial, then "
+                                  "re-apply partial")
     call = getattr(type(fn), "__call__", None)
     if isinstance(call, types.FunctionType):
         return call, fn
-    raise ConversionError(f"cannot convert {fn!r}: it is not a Python function")
+    raise NotConvertibleError(f"cannot convert {fn!r}: it is not a Python function")
 
 
 def to_graph(fn):
@@ -198,5 +198,5 @@ def function(fn=None, **options):
     if fn is None:
         return lambda f: Function(f, options)
     if inspect.isclass(fn):
-        raise ConversionError("kgraph.function takes a function, not a class")
+        raise NotConvertibleError("kgraph.function takes a function, not a class")
     return Function(fn, options)

@@ -95,6 +95,10 @@ def sample_ifexp(x):
     return 1 if x > 0 else 2
 
 
+def sample_comparisons(i, n, x):
+    return (0 <= i * 2 < n, x in (1, 2), x not in n, i < n)
+
+
 def sample_boolean_ops(a, b):
     return a > 0 and b > 0 or not a
 
@@ -130,6 +134,7 @@ CASES = [
     ("sample_loop_else", "loop_else"),
     ("sample_named_exprs", "named_exprs"),
     ("sample_ifexp", "ifexp"),
+    ("sample_comparisons", "comparisons"),
     ("sample_boolean_ops", "boolean_ops"),
     ("sample_control_flow", "control_flow"),
     ("sample_undefined", "undefined"),

@@ -54,7 +54,7 @@ class Net(kgraph.GraphModel):
         with tf.GradientTape() as tape:
             loss = self.compute_loss(x, y, self(x, training=True))
         grads = tape.gradient(loss, self.trainable_variables)
-        if loss > 1e6:
+        if loss > 1e6:  # exploding: clip
             grads = [tf.clip_by_norm(g, 1.0) for g in grads]
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         return self.compute_metrics(x, y, self(x), sample_weight=None)
@@ -125,11 +125,13 @@ def test_converted_code_text_entries_once_per_log_dir(tmp_path):
     assert "| `if tf.reduce_sum(x) > 0:` | if | graph |" in gate
     step = _text(acc, "code/Net.train_step")
     assert "if loss > 1e6:" in step and "kg__.if_stmt(loss > " in step
-    assert "| `if loss > 1e6:` | if | graph |" in step
+    assert "| `if loss > 1e6:  # exploding: clip` | if | graph |" in step
     assert "if tf.reduce_mean(h) > 1.0:" in _text(acc, "code/halve_if_large")
 
-    # write_graph without data: the first training call's graphs, once.
-    assert [e.step for e in acc.Tensors("graph/train_function")] == [0]
+    # write_graph without data: the step's graph, traced on the fit's own data.
+    graph = acc.Graph()
+    names = {node.name for node in graph.node}
+    assert any("if_line" in n for n in names), sorted(names)[:20]
 
 
 def test_step_scalars_every_step_in_graph_and_beside_keras_tensorboard(tmp_path):
@@ -169,14 +171,16 @@ def test_step_scalars_every_step_in_graph_and_beside_keras_tensorboard(tmp_path)
     assert "in-graph loop" in _text(speed_acc, "speedup/table")
 
 
-def _train(with_speedup, log_dir, mode):
+def _train(with_speedup, log_dir, mode, pass_data=True):
     x, y = _data()
     model = _net(seed=3)
     # Speedup, and the other callbacks too (ConvertedCode traces the step itself).
-    callbacks = [kc.ConvertedCode(log_dir, data=(x, y), batch_size=16),
+    # Without data=, both read the fit's own data.
+    data = dict(data=(x, y), batch_size=16) if pass_data else {}
+    callbacks = [kc.ConvertedCode(log_dir, write_graph=True, **data),
                  kc.StepScalars(log_dir),
-                 kc.Speedup(log_dir, (x, y), batch_size=16, batches=3, repeats=1,
-                            verbose=False)] if with_speedup else []
+                 kc.Speedup(log_dir, batches=3, repeats=1, verbose=False,
+                            **data)] if with_speedup else []
     if mode == "keras":
         model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=callbacks)
         # A later fit trains on exactly what it would have without the callback.
@@ -193,10 +197,11 @@ def _train(with_speedup, log_dir, mode):
     return state, draws, callbacks
 
 
-@pytest.mark.parametrize("mode", ["keras", "epoch"])
-def test_callbacks_do_not_change_training(tmp_path, mode):
+@pytest.mark.parametrize("mode,pass_data", [("keras", True), ("epoch", True),
+                                            ("keras", False), ("epoch", False)])
+def test_callbacks_do_not_change_training(tmp_path, mode, pass_data):
     without, draws_without, _ = _train(False, tmp_path, mode)
-    with_, draws_with, (_, _, speed) = _train(True, tmp_path, mode)
+    with_, draws_with, (_, _, speed) = _train(True, tmp_path, mode, pass_data)
     assert len(with_) == len(without)
     for a, b in zip(with_, without):
         assert a.tobytes() == b.tobytes()               # bitwise
@@ -219,10 +224,11 @@ def test_write_graph_with_data_and_explain_in_graph(tmp_path):
     ops = {node.op for node in graph.node}
     ops |= {node.op for f in graph.library.function for node in f.node_def}
     assert ops & {"If", "StatelessIf"}, ops             # the converted `if` of the step
-    assert "code/_train_loop" in acc.Tags()["tensors"]  # the in-graph loop is shown
+    tags = acc.Tags()["tensors"]
+    assert not any("_train_loop" in t or "InGraphLoop" in t for t in tags), tags
     # The in-graph loop traced the step before training began; data= made the
     # callback trace it itself, so the explain table is there.
-    assert "| `if loss > 1e6:` | if | graph |" in _text(acc, "code/Net.train_step")
+    assert "| `if loss > 1e6:  # exploding: clip` | if | graph |" in _text(acc, "code/Net.train_step")
 
 
 def test_private_rng_seams_exist():
@@ -236,3 +242,112 @@ def test_private_rng_seams_exist():
     before = rng.getstate()
     tf.random.uniform(())                               # an unseeded eager op draws from it
     assert rng.getstate() != before
+
+
+# ---------------------------------------------------------------------------
+# What a user sees in TensorBoard (issue 12), read back from the event files.
+
+def _line_of(fn, text):
+    import inspect
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_speedup_and_graph_without_data_use_the_fits_batches(tmp_path):
+    x, y = _data()
+    model = _net()
+    speed = kc.Speedup(tmp_path, batches=3, repeats=1, verbose=False)
+    code = kc.ConvertedCode(tmp_path, write_graph=True)
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False,
+              callbacks=[code, speed], steps_per_execution="epoch")
+    assert speed.results["batches"] == 3                    # 64 samples / 16, 3 taken
+    for mode in ("eager", "graph", "in_graph"):
+        assert speed.results[mode] > 0
+    acc = _events(tmp_path / "kgraph")
+    tags = acc.Tags()["tensors"]
+    assert "speedup/table" in tags and "speedup/chart" in tags   # table and bar chart
+    chart = acc.Tensors("speedup/chart")[0].tensor_proto.string_val
+    assert chart[2].startswith(b"\x89PNG")                  # [width, height, png]
+    assert int(chart[0]) > 100 and int(chart[1]) > 50
+    # one point per epoch call after the first: a line, not a dot
+    assert [s for s, _ in _scalars(acc, "speedup/this_run_ms_per_step")] == [2, 3]
+
+    # The op graph is the user's step alone, scoped by the user's statements.
+    graph = acc.Graph()
+    names = [node.name for node in graph.node]
+    functions = [f.signature.name for f in graph.library.function]
+    line = _line_of(Net.train_step, "if loss > 1e6:")
+    assert any(n.split("/")[-1] == f"if_line{line}" for n in names), names
+    assert any(f.startswith(f"if_line{line}_true") for f in functions), functions
+    gate_line = _line_of(SignGate.call, "if tf.reduce_sum(x) > 0:")
+    assert any(f"if_line{gate_line}" in f for f in functions), functions
+    assert not any(n.startswith("graph_") for n in names)    # no summary-writer plumbing
+    assert any("gradient_tape" in n for n in names)          # the gradient step is in it
+    assert any(n.startswith("adam") or "/adam/" in n.lower() for n in names)
+
+
+class Counter(kgraph.GraphLayer):
+    """A layer with a while loop, comments and a long, multi-line call."""
+
+    def call(self, x):
+        n = tf.constant(0)
+        # count the halvings
+        while tf.reduce_max(tf.abs(x)) > 1.0:  # until every value is small
+            x = x * 0.5
+            n += 1
+        scaled = tf.clip_by_value(tf.math.multiply_no_nan(x, tf.cast(n + 1, x.dtype)),
+                                  clip_value_min=tf.constant(-1000.0, dtype=x.dtype),
+                                  clip_value_max=tf.constant(1000.0, dtype=x.dtype),
+                                  name="scaled_by_the_number_of_halvings_plus_one")
+        return scaled
+
+
+def test_text_dashboard_user_code_first_readable_and_deduplicated(tmp_path):
+    x, y = _data()
+    model = keras.Sequential([keras.Input((4,)), Counter(), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    fit_in_graph(model, "epoch", x, y, batch_size=16, epochs=1, verbose=0, shuffle=False,
+                 callbacks=[kc.ConvertedCode(tmp_path)])
+    net = _net()
+    net.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False,
+            steps_per_execution="fit", callbacks=[kc.ConvertedCode(tmp_path / "a"),
+                                                  kc.ConvertedCode(tmp_path / "b",
+                                                                   include_internals=True)])
+    # Default: the user's functions only; kgraph's loop only with include_internals.
+    tags_a = set(_events(tmp_path / "a" / "kgraph").Tags()["tensors"])
+    assert {"code/Net.train_step", "code/Net.call", "code/SignGate.call"} <= tags_a
+    assert not any(t.startswith("kgraph_internals/") or "_train_loop" in t for t in tags_a)
+    tags_b = set(_events(tmp_path / "b" / "kgraph").Tags()["tensors"])
+    assert "kgraph_internals/_train_loop" in tags_b and "code/Net.train_step" in tags_b
+    assert not any(t.startswith("code/") and "_train_loop" in t for t in tags_b)
+
+    acc = _events(tmp_path / "kgraph")
+    text = _text(acc, "code/Counter.call")
+    generated = text.split("**Generated by kgraph**")[1].split("**explain**")[0]
+    code = generated.split("```python\n")[1].split("\n```")[0]
+    compile(code, "generated", "exec")                    # still valid Python
+    assert max(len(line) for line in code.splitlines()) <= 100
+    assert "# count the halvings" in code                 # the user's comments, in place
+    assert "kg__.while_stmt(" in code and "# until every value is small" in code
+    lines = code.splitlines()
+    assert lines.index(next(l for l in lines if "# count the halvings" in l)) < \
+        lines.index(next(l for l in lines if "kg__.while_stmt(" in l))
+    # explain: one row per statement and outcome
+    table = [l for l in text.splitlines() if l.startswith("| ") and "|---" not in l][1:]
+    keys = [tuple(c.strip() for c in row.split(" | ")[:4]) for row in table]
+    assert len(keys) == len(set(keys)), table
+    assert any("while" in k[2] and k[3] == "graph" for k in keys), table
+
+
+def test_grouped_decisions_one_row_per_statement():
+    from kgraph.callbacks.converted_code import explain_markdown
+    from kgraph.report import Decision
+    d = [Decision(__file__, 10, "while", "graph", "condition is a symbolic tensor"),
+         Decision(__file__, 10, "while", "graph", "condition is a symbolic tensor"),
+         Decision(__file__, 10, "note", "note", "list 'xs' sized by the trip count"),
+         Decision(__file__, 10, "note", "note", "list 'xs' sized by the trip count"),
+         Decision(__file__, 10, "note", "note", "list 'ys' sized by the trip count"),
+         Decision(__file__, 12, "if", "python", "condition is a Python bool")]
+    rows = explain_markdown(d).splitlines()[2:]
+    assert len(rows) == 3, rows
+    assert "list 'xs' sized by the trip count; list 'ys' sized by the trip count" in rows[1]

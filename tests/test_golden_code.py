@@ -119,6 +119,10 @@ def sample_named_exprs(n):
 def sample_ifexp(x):
     return kg__.if_exp(x > 0, lambda: 1, lambda: 2)
 """,
+    ("sample_comparisons", "comparisons"): """\
+def sample_comparisons(i, n, x):
+    return (kg__.compare(0, '<=', i * 2, '<', lambda: n), kg__.in_(x, (1, 2)), kg__.not_in(x, n), i < n)
+""",
     ("sample_boolean_ops", "boolean_ops"): """\
 def sample_boolean_ops(a, b):
     return kg__.or_(kg__.and_(a > 0, lambda: b > 0), lambda: kg__.not_(a))

@@ -543,3 +543,77 @@ def test_nonlocal_rebinding_in_tensor_loop_works_or_is_refused_clearly():
         assert_hint(msg)
     else:
         assert int(out) == nonlocal_counter(4) == 6
+
+
+# =========================================================================
+# every kgraph error is also the builtin a Python user would catch (issue 8)
+# =========================================================================
+
+def int_or_float_by_branch(x):
+    if x > 0:
+        y = tf.constant(1)
+    else:
+        y = tf.constant(2.5)
+    return y
+
+
+BUILTIN_BASES = [
+    # (function, args, kgraph class, builtin base, variable, line of the error)
+    (only_in_true_branch, (3,), kgraph.UndefinedVariableError, UnboundLocalError,
+     "y", "if x > 0:"),
+    (defined_only_in_loop, (3,), kgraph.UndefinedVariableError, NameError,
+     "last", "while i < n:"),
+    (float_becomes_int_while, (3,), kgraph.StagingTypeError, TypeError,
+     "x", "while i < n:"),
+    (float_becomes_int_for, (3,), kgraph.StagingTypeError, TypeError,
+     "acc", "for i in range(n):"),
+    (none_becomes_tensor, ([3, 9, 2],), kgraph.StagingTypeError, TypeError,
+     "best", "for v in xs:"),
+    (nesting_changes, (3,), kgraph.StagingValueError, ValueError,
+     "state", "while i < n:"),
+    (int_or_float_by_branch, (3,), kgraph.StagingTypeError, TypeError,
+     "y", "if x > 0:"),
+]
+
+
+@pytest.mark.parametrize("fn, args, cls, base, name, line", BUILTIN_BASES,
+                         ids=[c[0].__name__ for c in BUILTIN_BASES])
+def test_error_is_also_the_builtin(fn, args, cls, base, name, line):
+    err = expect(base, fn, *[tf.constant(a) for a in args])
+    assert isinstance(err, cls) and isinstance(err, kgraph.StagingError), type(err)
+    msg = str(err)
+    assert location(fn, line) in msg, msg
+    assert_names(msg, name)
+    assert_hint(msg)
+
+
+def test_unsupported_syntax_is_not_implemented():
+    err = expect(NotImplementedError, countdown_generator, tf.constant(3))
+    assert isinstance(err, kgraph.UnsupportedSyntaxError)
+    assert location(countdown_generator, "yield n") in str(err)
+
+
+def test_try_in_tensor_loop_is_not_implemented():
+    err = expect(NotImplementedError, try_in_tensor_loop, tf.constant(3))
+    assert isinstance(err, kgraph.UnsupportedStagingError)
+    assert location(try_in_tensor_loop, "try:") in str(err)
+
+
+def test_converting_a_class_is_a_type_error():
+    class NotAFunction:
+        pass
+
+    with pytest.raises(TypeError) as info:
+        kgraph.function(NotAFunction)
+    assert isinstance(info.value, kgraph.NotConvertibleError)
+    assert "class" in str(info.value)
+
+
+def test_errors_keep_their_payload_when_pickled():
+    import pickle
+
+    err = kgraph.UndefinedVariableError("'y' is undefined", location="f.py:3",
+                                        hints=("assign 'y'",))
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is kgraph.UndefinedVariableError
+    assert (back.location, back.hints, str(back)) == (err.location, err.hints, str(err))

@@ -15,6 +15,7 @@ import glob
 import hashlib
 import os
 import re
+import sys
 import threading
 import time
 
@@ -121,7 +122,7 @@ class LogIndex:
 _indexes = {}
 
 
-def log_index(run_dir, prefixes=("code/", "graph/")):
+def log_index(run_dir, prefixes=("code/", "graph/", "kgraph_internals/")):
     path = os.path.abspath(run_dir)
     with _lock:
         index = _indexes.setdefault(path, LogIndex(path))
@@ -296,6 +297,77 @@ def take_batches(data, batch_size=None, count=10):
     if not batches:
         raise ValueError("the data given to the kgraph callback has no batches")
     return batches
+
+
+class FitData:
+    """The training data of a running ``fit``, as its caller passed it.
+
+    Found by ``fit_data(model)`` from inside a callback hook: the frames of
+    the running ``fit`` (Keras' own, or kgraph's in-graph ``fit_in_graph``) are
+    read, never written, so nothing about the fit changes. ``x`` and ``y`` are
+    the training part (after ``validation_split``).
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None):
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.batch_size = batch_size
+
+    @property
+    def is_dataset(self):
+        return isinstance(self.x, tf.data.Dataset)
+
+    @property
+    def usable(self):
+        """Data that can be read again without disturbing anyone: arrays
+        (batched afresh, in order) or a ``tf.data.Dataset``."""
+        if self.is_dataset:
+            return True
+        return _is_arrays(self.x)
+
+    def source(self):
+        """What ``take_batches`` accepts."""
+        if self.is_dataset:
+            return self.x
+        x = tuple(self.x) if isinstance(self.x, list) else self.x
+        parts = [p for p in (x, self.y, self.sample_weight) if p is not None]
+        return tuple(parts) if len(parts) > 1 else x
+
+    def spec(self):
+        """The element spec of one training batch, without reading the
+        dataset (arrays: one batch is built from the arrays)."""
+        if self.is_dataset:
+            spec = self.x.element_spec
+            return spec if isinstance(spec, tuple) else (spec,)
+        return spec_of(take_batches(self.source(), self.batch_size, 1)[0])
+
+
+def _is_arrays(x):
+    leaves = tf.nest.flatten(tuple(x) if isinstance(x, list) else x)
+    return bool(leaves) and all(isinstance(a, (np.ndarray, tf.Tensor)) or
+                                hasattr(a, "__array__") for a in leaves)
+
+
+_FIT_NAMES = ("fit", "fit_in_graph")
+
+
+def fit_data(model):
+    """The data of ``model``'s running fit (a ``FitData``), or None.
+
+    Reads the local variables of the innermost frame of a ``fit`` (Keras'
+    ``Model.fit``) or ``fit_in_graph`` (kgraph's in-graph loops) whose model is
+    ``model``: the arguments the user passed, after Keras' own
+    ``validation_split``.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name in _FIT_NAMES:
+            local = frame.f_locals
+            owner = local.get("self", local.get("model"))
+            if owner is model and "x" in local:
+                return FitData(local.get("x"), local.get("y"), local.get("sample_weight"),
+                               local.get("batch_size"))
+        frame = frame.f_back
+    return None
 
 
 def same_shapes(batches):

@@ -20,32 +20,42 @@ Which functions belong to the model (one rule, three sources):
    while this model's steps were traced is shown (helpers passed as
    arguments, methods of objects that are not layers...), and the decisions
    recorded fill the ``explain`` tables.
-3. **The in-graph loop.** When the fit ran with ``steps_per_execution="epoch"``
-   or ``"fit"`` (``model.step_records`` grew), kgraph's converted training loop
-   (``kgraph/layers/in_graph.py``) is shown too.
+3. **kgraph's own code** (the in-graph training loop of
+   ``steps_per_execution="epoch"``/``"fit"``, ``kgraph/layers/in_graph.py``) is
+   left out: the user's functions are what the dashboard shows. With
+   ``include_internals=True`` it is shown too, under tags
+   ``kgraph_internals/<qualname>`` (a group TensorBoard lists after
+   ``code/``).
 
 Conversions of other models in the same process are not shown (unless the two
-share code). Functions nothing traced during the fit get no ``explain`` table:
-the in-graph loops trace the steps before training begins, so pass ``data=``
-(a batch source) and ConvertedCode traces ``model.train_step`` once itself.
+share code). The ``explain`` tables come from the traces the fit itself makes
+(and, with ``write_graph=True``, the callback's own trace of the step); a
+statement traced several times is listed once, the notes on one line in one
+row.
+
+Generated code is shown as a person reads it (``_format``): lines broken at
+~100 columns inside brackets, and the user's comments put back beside the
+generated lines made from their lines.
 
 Entries are written after the first training call (when the steps have been
-traced; with ``steps_per_execution="fit"`` that call is the whole fit), or at
-once in ``on_train_begin`` when ``data=`` lets the callback trace the step
-itself; then for functions first converted later (validation steps) at the
-end of each epoch and of training. Tags are ``code/<qualname>``
+traced; with ``steps_per_execution="fit"`` that call is the whole fit), then
+for functions first converted later (validation steps) at the end of each
+epoch and of training. Tags are ``code/<qualname>``
 (``code/<qualname>@<file>:<line>`` when two shown functions share a qualified
 name). Each entry is written once per log directory: the event files already
 there are read (so a re-run, in this process or another, adds nothing); when a
 function's source or generated code changed, the new version is written at
 the next step of the same tag.
 
-``write_graph=True`` writes the op graph of the converted training step to
-the Graphs dashboard: with ``data=``, ``tf.summary.graph`` of the concrete
-function of ``tf.function(model.train_step)`` for one batch; without,
-``tf.summary.trace_export`` of the first training call (tag
-``graph/train_function``: every function that call ran). Once per log
-directory.
+``write_graph=True`` writes the op graph of the model's training step to the
+Graphs dashboard, once per log directory: ``tf.summary.graph`` of
+``tf.function(model.train_step).get_concrete_function(spec)``, traced after
+the first training call on the spec of the fit's own training data (its
+``element_spec``; never iterated) or of ``data=``. Only the user's step is in
+it (no summary-writer or data-pipeline functions); the layers appear under
+their Keras name scopes and every ``tf.cond`` / ``tf.while_loop`` kgraph built
+is named after the user's statement (``while_line12``, ``for_line30``,
+``if_line7``), with its branch and body functions named after it.
 """
 
 from __future__ import annotations
@@ -62,15 +72,15 @@ import tensorflow as tf
 import keras
 
 from kgraph.api import Function
-from kgraph.callbacks import _common
+from kgraph.callbacks import _common, _format
+from kgraph.callbacks._state import TrainingState
 from kgraph.convert import api_impl, policy
-from kgraph.report import Report
 
 _ORIGINAL = "__kgraph_original__"   # kgraph.layers._convert_methods.ORIGINAL
 _MAX_FUNCTIONS = 5000
 _MAX_CONTAINER = 10000      # longer lists/dicts on a layer are data, not layers
-_TRACE_TAG = "graph/train_function"
 _GRAPH_KEY = "__graph__"
+INTERNAL_PREFIX = "kgraph_internals/"
 
 
 # ---------------------------------------------------------------------------
@@ -223,7 +233,8 @@ def model_conversions(model, traced_qualnames=(), in_graph=False):
             chosen[id(conv)] = conv
     traced = set(traced_qualnames)
     for conv in conversions:
-        if conv.qualname in traced or (in_graph and _is_loop_code(conv)):
+        if (conv.qualname in traced and policy.is_user_file(conv.filename)) or (
+                in_graph and _is_loop_code(conv)):
             chosen[id(conv)] = conv
     ordered = sorted(chosen.values(), key=lambda c: (c.filename, c.code.co_firstlineno))
     return ordered, kgraph_functions
@@ -258,42 +269,78 @@ def _fence(text):
     return "`" * max(3, longest + 1)
 
 
+def readable_generated(conv, width=_format.WIDTH):
+    """The generated code of ``conv``, lines broken at ``width`` columns, with
+    the user's comments put back (see ``_format``)."""
+    return _format.readable(conv.generated_source, conv.tree, conv.original_source,
+                            _line_range(conv)[0], width)
+
+
+def grouped_decisions(decisions):
+    """One row per statement and outcome: a statement traced several times
+    (or retried while its loop's types were learned) is listed once, and the
+    notes on one line are joined into one row."""
+    rows, order = {}, []
+    for d in sorted(decisions, key=lambda d: (d.filename, d.lineno)):
+        key = (d.filename, d.lineno, d.construct if d.path != "note" else "note", d.path)
+        if key not in rows:
+            rows[key] = [d, [d.reason]]
+            order.append(key)
+        elif d.reason not in rows[key][1]:
+            rows[key][1].append(d.reason)
+    return [(rows[k][0], rows[k][1]) for k in order]
+
+
+def explain_markdown(decisions):
+    lines = ["| line | statement | construct | became | why |", "|---|---|---|---|---|"]
+    for d, reasons in grouped_decisions(decisions):
+        src = d.source_line().replace("|", "\\|")
+        why = "; ".join(r.replace("|", "\\|") for r in reasons)
+        lines.append(f"| {d.lineno} | `{src}` | {d.construct} | {d.path} | {why} |")
+    return "\n".join(lines)
+
+
 def entry_markdown(conv, decisions, traced, in_graph_loop=False):
     """The Text dashboard entry of one conversion."""
     start, _ = _line_range(conv)
     parts = [f"**`{conv.qualname}`** · `{conv.filename}:{start}` · "
              f"converted in {conv.seconds * 1e3:.1f} ms", ""]
     for title, text in (("Original source", conv.original_source.rstrip("\n")),
-                        ("Generated by kgraph", conv.generated_source.rstrip("\n"))):
+                        ("Generated by kgraph", readable_generated(conv).rstrip("\n"))):
         fence = _fence(text)
         parts += [f"**{title}**", "", f"{fence}python", text, fence, ""]
     parts.append("**explain**: which statements became graph control flow, which stayed "
                  "Python, and why")
     parts.append("")
     if decisions:
-        report = Report(conv.qualname, decisions, [], conv.generated_source)
-        parts.append(report.to_markdown())
+        parts.append(explain_markdown(decisions))
     elif traced:
         parts.append("_Traced: no control-flow statement of this function ran._")
     elif in_graph_loop:
         parts.append("_kgraph's in-graph loop is traced by its own `kgraph.function`, whose "
                      "decisions callbacks cannot see yet._")
     else:
-        parts.append("_No trace of this function was seen during training (in-graph loops "
-                     "trace their steps before training begins): pass `data=` to "
-                     "`ConvertedCode`, or run `kgraph.explain(fn, *args)`._")
+        parts.append("_No trace of this function was seen during training (its graph was "
+                     "traced earlier in this process): run `kgraph.explain(fn, *args)`._")
     parts += ["", f"<!-- {_common.SHA_MARK} {source_key(conv)} -->"]
     return "\n".join(parts)
 
 
+def is_internal(conv):
+    """kgraph's own code (the in-graph training loop), not the user's."""
+    return _is_loop_code(conv) or not policy.is_user_file(conv.filename)
+
+
 def assign_tags(convs):
-    """``code/<qualname>``, made unique with ``@<file>:<line>`` where needed."""
+    """``code/<qualname>`` (kgraph's own code: ``kgraph_internals/<qualname>``,
+    a group TensorBoard lists after ``code/``), made unique with
+    ``@<file>:<line>`` where needed."""
     counts = {}
     for conv in convs:
         counts[conv.qualname] = counts.get(conv.qualname, 0) + 1
     tags = {}
     for conv in convs:
-        tag = f"code/{conv.qualname}"
+        tag = (INTERNAL_PREFIX if is_internal(conv) else "code/") + conv.qualname
         if counts[conv.qualname] > 1:
             tag += f"@{os.path.basename(conv.filename)}:{_line_range(conv)[0]}"
         tags[id(conv)] = tag
@@ -309,20 +356,28 @@ class ConvertedCode(keras.callbacks.Callback):
 
     Args:
         log_dir: the TensorBoard log directory.
-        write_graph: also write the op graph of the converted training step.
+        write_graph: also write the op graph of the model's training step
+            (``model.train_step`` traced on one batch's spec), once per log
+            directory.
         data: optional batch source (a ``tf.data.Dataset`` of batches, or
-            ``(x, y)`` arrays): ConvertedCode traces ``model.train_step`` on its
-            first batch for the ``explain`` tables and the graph.
-        batch_size: batch size for array ``data`` (default 32).
+            ``(x, y)`` arrays) whose first batch gives the spec the step is
+            traced on. By default the fit's own training data (its
+            ``element_spec``; arrays: their first batch); the data is never
+            iterated.
+        batch_size: batch size for array ``data`` (default: the fit's, or 32).
         run: the run (subdirectory of ``log_dir``) written to.
+        include_internals: also show kgraph's own converted code (its in-graph
+            training loop), under ``kgraph_internals/``.
     """
 
-    def __init__(self, log_dir, write_graph=False, data=None, batch_size=None, run="kgraph"):
+    def __init__(self, log_dir, write_graph=False, data=None, batch_size=None, run="kgraph",
+                 include_internals=False):
         super().__init__()
         self.log_dir = os.fspath(log_dir)
         self.write_graph = write_graph
         self.data = data
         self.batch_size = batch_size
+        self.include_internals = include_internals
         self.run_dir = os.path.join(self.log_dir, run) if run else self.log_dir
         self.written = {}         # tag -> step, what this callback wrote
         self._decisions = []
@@ -332,7 +387,7 @@ class ConvertedCode(keras.callbacks.Callback):
         self._writer = None
         self._recorder = None
         self._first_call_done = False
-        self._tracing = False
+        self._fit_data = None
 
     # -- Keras hooks -------------------------------------------------------
 
@@ -344,36 +399,30 @@ class ConvertedCode(keras.callbacks.Callback):
         self._recorder = _common.start_recording()
         self._watcher.begin(self.model)
         self._first_call_done = False
-        if self.data is not None:   # everything is built by now: trace, show at once
-            self._trace_step()
-            self.write_new()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if (not self._first_call_done and self.write_graph and self.data is None
-                and not self._index.has(_TRACE_TAG) and not self._index.has(_GRAPH_KEY)):
-            tf.summary.trace_on(graph=True, profiler=False)
-            self._tracing = True
+        self._fit_data = None if self.data is not None else _common.fit_data(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
         if self._first_call_done:
             return
         self._first_call_done = True
-        if self._tracing:
-            self._tracing = False
-            with self._writer.as_default():
-                tf.summary.trace_export(name=_TRACE_TAG, step=0)
-            self._index.add(_TRACE_TAG, "trace", 0)
-        self.write_new()
+        self._after_first_call()
 
     def on_epoch_end(self, epoch, logs=None):
         self.write_new()
 
     def on_train_end(self, logs=None):
-        if self._tracing:   # no batch ended (empty data): leave nothing switched on
-            tf.summary.trace_off()
-            self._tracing = False
+        if not self._first_call_done:   # no batch ended (empty data)
+            self._first_call_done = True
+            self._after_first_call()
         self.write_new()
         self._finish()
+
+    def _after_first_call(self):
+        # Everything is built and the fit traced its steps: trace the step for
+        # the graph (and any decisions not yet seen), then show the code.
+        if self.write_graph and not self._index.has(_GRAPH_KEY):
+            self._trace_step()
+        self.write_new()
 
     def _finish(self):
         _common.stop_recording()
@@ -383,22 +432,35 @@ class ConvertedCode(keras.callbacks.Callback):
 
     # -- work --------------------------------------------------------------
 
+    def _spec(self):
+        if self.data is not None:
+            return _common.spec_of(_common.take_batches(self.data, self.batch_size, 1)[0])
+        if self._fit_data is None or not self._fit_data.usable:
+            raise ValueError("the fit's training data is not a tf.data.Dataset or arrays; "
+                             "pass data= to ConvertedCode")
+        if self.batch_size is not None:
+            self._fit_data.batch_size = self.batch_size
+        return self._fit_data.spec()
+
     def _trace_step(self):
-        """Trace model.train_step on one batch of ``data`` (decisions, graph)."""
+        """Trace ``model.train_step`` on one batch's spec and write its op graph
+        (the user's step alone: no summary or data-pipeline functions)."""
+        state = TrainingState.capture(self.model)   # tracing runs nothing, draws no seeds
         try:
-            batch = _common.take_batches(self.data, self.batch_size, 1)[0]
+            spec = self._spec()
             step = tf.function(self.model.train_step, autograph=False)
             with self.model.distribute_strategy.scope():
-                concrete = step.get_concrete_function(_common.spec_of(batch))
+                concrete = step.get_concrete_function(spec)
         except Exception as e:  # noqa: BLE001 - the text entries do not depend on it
             warnings.warn(f"kgraph.callbacks.ConvertedCode: could not trace "
-                          f"model.train_step on the data given: {type(e).__name__}: {e}",
+                          f"model.train_step for the graph: {type(e).__name__}: {e}",
                           stacklevel=2)
             return
-        if self.write_graph and not self._index.has(_GRAPH_KEY):
-            with self._writer.as_default():
-                tf.summary.graph(concrete.graph)
-            self._index.add(_GRAPH_KEY, "graph_def", 0)
+        finally:
+            state.restore()
+        with self._writer.as_default():
+            tf.summary.graph(concrete.graph)
+        self._index.add(_GRAPH_KEY, "graph_def", 0)
 
     def _collect_decisions(self, kgraph_functions=()):
         sources = [self._recorder] if self._recorder is not None else []
@@ -417,8 +479,10 @@ class ConvertedCode(keras.callbacks.Callback):
             return []
         self._watcher.poll()
         self._collect_decisions()
-        convs, kgraph_functions = model_conversions(self.model, self._traced,
-                                                    self._watcher.in_graph)
+        convs, kgraph_functions = model_conversions(
+            self.model, self._traced, self._watcher.in_graph and self.include_internals)
+        if not self.include_internals:
+            convs = [c for c in convs if not is_internal(c)]
         self._collect_decisions(kgraph_functions)
         tags = assign_tags(convs)
         new = []

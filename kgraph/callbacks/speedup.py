@@ -65,9 +65,12 @@ class Speedup(keras.callbacks.Callback):
 
     Args:
         log_dir: the TensorBoard log directory.
-        data: the training data to time steps on: a ``tf.data.Dataset`` of
-            batches, or ``(x, y)`` / ``(x, y, sample_weight)`` arrays, or ``x``.
-        batch_size: batch size for array data (default 32, as ``fit``).
+        data: optional: the data to time steps on (a ``tf.data.Dataset`` of
+            batches, or ``(x, y)`` / ``(x, y, sample_weight)`` arrays, or ``x``).
+            By default, the fit's own training data: the first ``batches``
+            batches of the dataset given to ``fit``, or of its arrays batched
+            as ``fit`` batches them (in order).
+        batch_size: batch size for array ``data`` (default: the fit's, or 32).
         batches: how many batches (the first ones) to time.
         repeats: graph steps are timed ``repeats`` times over the batches, the
             measured in-graph loop runs ``repeats`` times; eager steps once.
@@ -80,8 +83,8 @@ class Speedup(keras.callbacks.Callback):
     ``step`` (the global step the scalars were written at).
     """
 
-    def __init__(self, log_dir, data, batch_size=None, batches=10, repeats=3, run="kgraph",
-                 verbose=True):
+    def __init__(self, log_dir, data=None, batch_size=None, batches=10, repeats=3,
+                 run="kgraph", verbose=True):
         super().__init__()
         if batches < 1 or repeats < 1:
             raise ValueError("batches and repeats must be at least 1")
@@ -94,11 +97,13 @@ class Speedup(keras.callbacks.Callback):
         self.verbose = verbose
         self.results = {}
         self._watcher = _common.InGraphWatcher()
+        self._fit_data = None
 
     # -- Keras hooks -------------------------------------------------------
 
     def on_train_begin(self, logs=None):
         self._watcher.begin(self.model)
+        self._fit_data = None if self.data is not None else _common.fit_data(self.model)
 
     def on_train_batch_begin(self, batch, logs=None):
         self._watcher.batch_begin()
@@ -111,6 +116,8 @@ class Speedup(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.results = self.measure()
+        if not self.results:
+            return
         self._write(self.results)
         if self.verbose:
             print(self.table(self.results, markdown=False))
@@ -123,7 +130,9 @@ class Speedup(keras.callbacks.Callback):
         state = TrainingState.capture(model)
         jit = getattr(model, "jit_compile", False) is True
         try:
-            batches = _common.take_batches(self.data, self.batch_size, self.batches)
+            batches = self._batches()
+            if batches is None:
+                return {}
             results = {"batches": len(batches), "step": _common.iterations(model) or 0}
             with model.distribute_strategy.scope():
                 results["eager"] = self._guarded("eager", self._time_eager, batches)
@@ -155,6 +164,18 @@ class Speedup(keras.callbacks.Callback):
                           f"fully built); they keep the values the measurement gave them",
                           stacklevel=2)
         return results
+
+    def _batches(self):
+        if self.data is not None:
+            return _common.take_batches(self.data, self.batch_size, self.batches)
+        found = self._fit_data
+        if found is None or not found.usable:
+            warnings.warn("kgraph.callbacks.Speedup: the fit's training data is not a "
+                          "tf.data.Dataset or arrays (a generator or PyDataset cannot be "
+                          "read twice): pass data= to Speedup to time the steps", stacklevel=3)
+            return None
+        return _common.take_batches(found.source(), self.batch_size or found.batch_size,
+                                    self.batches)
 
     def _guarded(self, mode, fn, *args):
         try:
@@ -255,8 +276,63 @@ class Speedup(keras.callbacks.Callback):
                     if value is not None:
                         tf.summary.scalar(f"speedup/{name}", value, step=step)
                 tf.summary.text("speedup/table", self.table(results), step=step)
+                chart = bar_chart(results)
+                if chart is not None:
+                    tf.summary.image("speedup/chart", chart[None], step=step)
+                for epoch, ms in self._per_call_ms():
+                    tf.summary.scalar("speedup/this_run_ms_per_step", ms, step=epoch)
         finally:
             _common.release_writer(self.run_dir)
+
+
+    def _per_call_ms(self):
+        """(epoch, ms per step) of each in-graph graph call of this run after
+        the first (tracing), without validation: the run's own speed, a point
+        per epoch."""
+        out = []
+        for i, (seconds, steps, val) in enumerate(self._watcher.executions):
+            if i > 0 and not val and steps > 0:
+                out.append((i + 1, seconds / steps * 1e3))
+        return out
+
+
+def bar_chart(results):
+    """A small PNG bar chart of the three times (uint8 ``[H, W, 4]``), or None
+    without matplotlib."""
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    except ImportError:
+        return None
+    del matplotlib
+    modes = [m for m in MODES if results.get(m)]
+    if not modes:
+        return None
+    eager = results.get("eager")
+    labels = {"eager": "eager", "graph": "graph call\nper step", "in_graph": "in-graph\nloop"}
+    values = [results[m] * 1e3 for m in modes]
+    fig = Figure(figsize=(6.0, 0.55 * len(modes) + 1.1), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    colours = {"eager": "#9e9e9e", "graph": "#5c9bd5", "in_graph": "#ef7d22"}
+    ax.barh(range(len(modes)), values, color=[colours[m] for m in modes])
+    ax.set_yticks(range(len(modes)), [labels[m] for m in modes])
+    ax.invert_yaxis()
+    top = max(values)
+    for i, (m, v) in enumerate(zip(modes, values)):
+        text = f"{v:.2f} ms" + (f"  ({eager / results[m]:.1f}x)" if eager and m != "eager"
+                                else "")
+        ax.text(v + top * 0.01, i, text, va="center", fontsize=9)
+    ax.set_xlim(0, top * 1.45)
+    ax.set_xlabel("ms per training step (median; lower is faster)")
+    ax.set_title(f"kgraph Speedup on {results.get('batches', 0)} batches of the run",
+                 fontsize=10)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
 
 
 def _sync(logs):

@@ -17,7 +17,7 @@ import types
 import gast
 
 from kgraph import operators
-from kgraph.convert import policy
+from kgraph.convert import policy, source
 from kgraph.convert.templates import RUNTIME
 
 FACTORY = "__kgraph_factory__"
@@ -57,12 +57,24 @@ def compile_code(fn, node, filename):
                       value=ast.Constant(value=None))
            for v in list(fn.__code__.co_freevars) + [RUNTIME]]
     if isinstance(tree, ast.Lambda):
-        inner = [ast.Return(value=tree)]
+        tree = ast.Assign(targets=[ast.Name(id=INNER, ctx=ast.Store())], value=tree)
     else:
         # Defined under a private name: a recursive call to the function's own
         # (global) name must not become a closure over the factory's local.
         tree.name = INNER
+    cls = source.enclosing_class(fn.__code__.co_qualname)
+    if cls is None:
         inner = [tree, ast.Return(value=ast.Name(id=INNER, ctx=ast.Load()))]
+    else:
+        # In a class body of the same mangling name, so that private names
+        # (``self.__x``) mangle as in the user's class.
+        holder = source.mangling_class_name(cls)
+        inner = [ast.ClassDef(name=holder, bases=[], keywords=[], body=[tree],
+                              decorator_list=[], type_params=[]),
+                 ast.Return(value=ast.Attribute(value=ast.Name(id=holder, ctx=ast.Load()),
+                                                attr=INNER, ctx=ast.Load()))]
+        for n in inner:
+            n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, 0, line, 0
     factory = ast.FunctionDef(
         name=FACTORY, args=ast.arguments(args=[], posonlyargs=[], vararg=None, kwonlyargs=[],
                                          kw_defaults=[], kwarg=None, defaults=[]),
@@ -75,9 +87,14 @@ def compile_code(fn, node, filename):
     namespace = {}
     exec(code, namespace)  # defines the factory only; nothing of the user's runs
     inner_code = namespace[FACTORY]().__code__
-    if not isinstance(tree, ast.Lambda):
-        inner_code = inner_code.replace(co_name=fn.__name__, co_qualname=fn.__qualname__)
-        tree.name = fn.__name__
+    if isinstance(tree, ast.Assign):
+        tree = tree.value
+    else:
+        # The names of the code itself (a functools.wraps wrapper is named
+        # after the function it wraps, but its code is the wrapper's).
+        code = fn.__code__
+        inner_code = inner_code.replace(co_name=code.co_name, co_qualname=code.co_qualname)
+        tree.name = code.co_name
     _restore_signature(tree, saved)
     policy.register_generated(inner_code)
     return inner_code, tree

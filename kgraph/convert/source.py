@@ -8,10 +8,14 @@ returned tree are absolute: they are the user's own.
 
 from __future__ import annotations
 
+import __future__
+import ast
 import dataclasses
+import dis
 import inspect
 import linecache
 import textwrap
+import types
 
 import gast
 
@@ -39,22 +43,31 @@ def _no_source_error(fn, why):
 def get_source(fn):
     code = fn.__code__
     filename = code.co_filename
-    if fn.__name__ == "<lambda>":
+    if code.co_name == "<lambda>":
         return _lambda_source(fn, filename)
+    # The source of the code object itself: inspect.getsourcelines(fn) would
+    # follow ``__wrapped__`` and give a decorator's wrapper the wrapped
+    # function's source.
     try:
-        lines, start = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as e:
+        lines, start = inspect.getsourcelines(code)
+    except (OSError, TypeError, IndexError) as e:
         raise _no_source_error(fn, str(e)) from None
-    text = textwrap.dedent("".join(lines))
+    raw = "".join(lines)
+    text = textwrap.dedent(raw)
+    # An indented definition (a method, a nested function) is parsed where it
+    # stands, under an "if 1:", not dedented: dedenting would also change the
+    # text of its multi-line string literals.
+    indented = raw[:1] in (" ", "\t")
     try:
-        module = gast.parse(text)
+        module = gast.parse("if 1:\n" + raw if indented else raw)
     except SyntaxError as e:
-        raise ConversionError(f"cannot parse the source of {fn.__qualname__}: {e.msg}",
+        raise ConversionError(f"cannot parse the source of {code.co_qualname}: {e.msg}",
                               location=f"{filename}:{start}") from None
-    node = module.body[0]
+    node = module.body[0].body[0] if indented else module.body[0]
     if not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
         raise _no_source_error(fn, "the source found is not a function definition")
-    _shift_lines(node, start - 1)
+    _shift_lines(node, start - 2 if indented else start - 1)
+    verify(fn, node, filename)
     return Source(filename, node, text)
 
 
@@ -102,6 +115,7 @@ def _lambda_source(fn, filename):
     if not candidates:
         raise _no_source_error(fn, "no lambda found at its line")
     node = candidates[0]
+    verify(fn, node, filename)
     text = "".join(lines[node.lineno - 1:node.end_lineno])
     return Source(filename, node, textwrap.dedent(text))
 
@@ -117,3 +131,164 @@ def _shift_lines(node, offset):
             n.lineno += offset
             if getattr(n, "end_lineno", None) is not None:
                 n.end_lineno += offset
+
+
+# -- Is the source found the code that runs? ---------------------------------
+# ``inspect`` reads whatever the file holds now: a module edited after import,
+# a ``co_filename`` naming another file or a stale notebook cell give source
+# that is not the function's code, and converting it would silently run other
+# code. The parsed definition is compiled again (as a nested function whose
+# free variables are the original's, inside a class of the same name for
+# methods, so that closures, ``super()`` and private-name mangling compile
+# alike) and its code objects are compared with the function's own, nested
+# code included.
+
+_FUTURE_FLAGS = 0
+for _name in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
+_KIND_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR
+               | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+               | inspect.CO_ITERABLE_COROUTINE)
+
+
+# Instructions that carry no meaning of their own, or whose choice depends
+# on how the module was compiled rather than on the function's source (3.11
+# loads a method with LOAD_METHOD, or with LOAD_ATTR when its object is a
+# module-level import).
+_SKIPPED_OPS = frozenset({"CACHE", "NOP", "RESUME", "PRECALL", "PUSH_NULL", "EXTENDED_ARG",
+                          "COPY_FREE_VARS", "MAKE_CELL"})
+_SAME_OP = {"LOAD_METHOD": "LOAD_ATTR"}
+
+
+def _const(value, rename):
+    if rename is not None and isinstance(value, str) and value.startswith(rename[0]):
+        value = rename[1] + value[len(rename[0]):]   # a nested class's __qualname__
+    return repr(value)
+
+
+def _instructions(code, rename):
+    out = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _SKIPPED_OPS:
+            continue
+        op = _SAME_OP.get(ins.opname, ins.opname)
+        if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+            out.append(op)            # targets are offsets: they move with the ops
+        elif isinstance(ins.argval, types.CodeType):
+            out.append((op, ins.argval.co_name))
+        else:
+            out.append((op, _const(ins.argval, rename)))
+    return tuple(out)
+
+
+def fingerprint(code, structural=False, rename=None):
+    """What makes two code objects run the same: instructions, names,
+    constants, argument layout and lines, recursively through nested code.
+
+    ``structural``: only the layout and lines (for modules whose code pytest
+    rewrote: its assertion rewriting compiles asserts to other code than
+    their source). ``rename``: (prefix, replacement) for qualified names in
+    string constants."""
+    nested = tuple(fingerprint(c, structural, rename) for c in code.co_consts
+                   if isinstance(c, types.CodeType))
+    lines = tuple(sorted({line for _, _, line in code.co_lines() if line is not None}))
+    layout = (code.co_name, code.co_argcount, code.co_posonlyargcount,
+              code.co_kwonlyargcount, code.co_varnames[:code.co_argcount
+                                                      + code.co_kwonlyargcount],
+              code.co_flags & _KIND_FLAGS, code.co_firstlineno, lines,
+              tuple(sorted(code.co_freevars)), nested)
+    if structural:
+        return layout
+    consts = tuple((type(c), _const(c, rename)) for c in code.co_consts
+                   if not isinstance(c, types.CodeType))
+    return layout + (_instructions(code, rename), consts, tuple(sorted(code.co_cellvars)))
+
+
+_CHECKED = "__kgraph_checked__"
+
+
+def mangling_class_name(cls):
+    """A class name that mangles private names as ``cls`` does, without
+    binding ``cls`` itself (which would turn a method's reads of it into
+    closure reads): names mangle by the class name stripped of leading
+    underscores, so "_Foo" mangles as "Foo"."""
+    return "_" + cls if cls.strip("_") else cls
+
+
+def enclosing_class(qualname):
+    """The name of the class whose body (directly or through nested
+    functions) holds the function ``qualname``, or None."""
+    parts = qualname.split(".")
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] != "<locals>" and parts[i + 1] != "<locals>":
+            return parts[i]
+    return None
+
+
+def _recompiled(fn, node, filename):
+    code = fn.__code__
+    tree = gast.gast_to_ast(node)
+    line = tree.lineno
+    if isinstance(tree, ast.Lambda):
+        stmt = ast.Expr(value=tree)
+    else:
+        # Under a private name: binding the function's own name in the
+        # factory would turn its recursive calls into closure reads.
+        tree.name = _CHECKED
+        stmt = tree
+    body = [stmt]
+    cls = enclosing_class(code.co_qualname)
+    if cls is not None:
+        body = [ast.ClassDef(name=mangling_class_name(cls), bases=[], keywords=[], body=body,
+                             decorator_list=[], type_params=[])]
+    pre = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=ast.Constant(None))
+           for v in code.co_freevars if v != "__class__"]
+    factory = ast.FunctionDef(
+        name="__kgraph_check__",
+        args=ast.arguments(args=[], posonlyargs=[], vararg=None, kwonlyargs=[],
+                           kw_defaults=[], kwarg=None, defaults=[]),
+        body=pre + body + [ast.Return(value=ast.Constant(None))], decorator_list=[],
+        returns=None, type_comment=None, type_params=[])
+    for n in pre + [factory] + body[:1]:
+        if getattr(n, "lineno", None) is None:
+            n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, 0, line, 0
+    module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
+    flags = code.co_flags & _FUTURE_FLAGS
+    compiled = compile(module, filename, "exec", flags=flags, dont_inherit=True)
+    found = []
+    todo = [compiled]
+    while todo:
+        c = todo.pop()
+        for k in c.co_consts:
+            if isinstance(k, types.CodeType):
+                if k.co_name in (code.co_name, _CHECKED) \
+                        and k.co_firstlineno == code.co_firstlineno:
+                    found.append(k)
+                todo.append(k)
+    return found
+
+
+def verify(fn, node, filename):
+    """Raise ConversionError unless ``node`` (the parsed source of ``fn``)
+    compiles to ``fn``'s own code."""
+    code = fn.__code__
+    try:
+        candidates = _recompiled(fn, node, filename)
+    except (SyntaxError, ValueError, TypeError):
+        candidates = []
+    structural = "@pytest_ar" in fn.__globals__
+    want = fingerprint(code, structural)
+    for c in candidates:
+        rename = (c.co_qualname, code.co_qualname)
+        if fingerprint(c.replace(co_name=code.co_name), structural, rename) == want:
+            return
+    name = code.co_qualname
+    raise ConversionError(
+        f"cannot convert {name}: the source found in {filename} is not the code that "
+        f"runs (the file changed since the function was defined, or the function's code "
+        f"names another file)",
+        location=f"{code.co_filename}:{code.co_firstlineno}",
+        hints=("reload the module (importlib.reload) or restart the interpreter so that "
+               "the function is defined from the file as it is now",
+               "or mark the function with @kgraph.do_not_convert to run it as is"),
+        kind="stale-source")

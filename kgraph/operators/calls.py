@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from kgraph.errors import StagingError
+from kgraph.errors import UnsupportedStagingError
 from kgraph.operators.staging import caller_location, is_staged, location_text
 
 
@@ -23,13 +23,13 @@ def comp_iter(iterable):
         return iterable
     loc = location_text(caller_location())
     if isinstance(iterable, tf.data.Dataset):
-        raise StagingError(
+        raise UnsupportedStagingError(
             "a comprehension iterates a tf.data.Dataset inside a graph", location=loc,
             hints=("write a for loop that appends to a list, then kgraph.stack(xs)",))
     t = tf.convert_to_tensor(iterable)
     if t.shape.rank and t.shape[0] is not None:
         return tf.unstack(t)
-    raise StagingError(
+    raise UnsupportedStagingError(
         f"a comprehension iterates a symbolic tensor whose length is not known "
         f"(shape {t.shape}); comprehensions are unrolled in Python",
         location=loc,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from kgraph.errors import StagingError
+from kgraph.errors import StagingTypeError, UnsupportedStagingError
 
 
 class GraphList:
@@ -33,7 +33,7 @@ class GraphList:
     @classmethod
     def from_python(cls, items, element, capacity=None):
         if element is None:
-            raise StagingError("the element type of a list accumulated in a graph loop is "
+            raise StagingTypeError("the element type of a list accumulated in a graph loop is "
                                "unknown", hints=("call kgraph.set_element_type(xs, dtype, "
                                                  "shape) after creating the list",))
         n0 = len(items)
@@ -53,7 +53,7 @@ class GraphList:
             if value.dtype.is_integer and self.element.dtype.is_floating:
                 value = tf.cast(value, self.element.dtype)
             else:
-                raise StagingError(f"appending a {value.dtype.name} tensor to a list of "
+                raise StagingTypeError(f"appending a {value.dtype.name} tensor to a list of "
                                    f"{self.element.dtype.name} elements")
         count = None if self.static_count is None else self.static_count + 1
         return GraphList(self.ta.write(self.length, value), self.length + 1,
@@ -75,7 +75,7 @@ class GraphList:
         import sys
         frame = sys._getframe(1)
         shown = f"list '{self.name}'" if self.name else "a list carried by a graph loop"
-        raise StagingError(
+        raise UnsupportedStagingError(
             f"{shown} cannot be rebuilt with '+' inside a graph loop (each iteration "
             f"would make a new Python list); it is accumulated in a TensorArray",
             location=f"{frame.f_code.co_filename}:{frame.f_lineno}",

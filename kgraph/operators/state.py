@@ -22,7 +22,8 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-from kgraph.errors import StagingError
+from kgraph.errors import (StagingTypeError, StagingValueError,
+                           UndefinedVariableError)
 from kgraph.operators.lists import GraphList, TypedList
 from kgraph.operators.undefined import Undefined, _NoReturn
 
@@ -38,7 +39,7 @@ class Slot:
     from_python: bool = False     # a Python number converted by us
 
 
-class OneBranchError(StagingError):
+class OneBranchError(UndefinedVariableError):
     """A variable defined in only one branch of a graph ``if`` and used after it."""
 
     def __init__(self, shown_names, where, location):
@@ -171,11 +172,11 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
             hint = ("return the same kind of value on every path (e.g. a tensor of one "
                     "dtype)" if name.startswith("retval_") else
                     f"give {shown} a tensor value of one dtype in both branches")
-            raise StagingError(
+            raise StagingTypeError(
                 f"{shown} is {_kind_text(slot.value)} in one branch of {where} and "
                 f"{_kind_text(new)} in the other; a graph conditional must produce the "
                 f"same kind of value in both", location=loc_text, hints=(hint,))
-        raise StagingError(
+        raise StagingTypeError(
             f"{shown} is {_kind_text(slot.value)} before {where} but becomes "
             f"{_kind_text(new)} inside it; graph control flow cannot change a "
             f"Python object into something else",
@@ -187,7 +188,7 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
         if not isinstance(slot.value, _NoReturn):
             if not loop:
                 raise OneBranchError([shown], where, loc_text)
-            raise StagingError(
+            raise UndefinedVariableError(
                 f"{shown} is defined inside {where} but not before it, and is used after it",
                 location=loc_text,
                 hints=(f"assign {shown} a value (of the dtype and shape it will have) "
@@ -196,7 +197,7 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
             template = tf.nest.map_structure(
                 lambda x: tf.TensorSpec.from_tensor(tf.convert_to_tensor(x)), new)
         except (TypeError, ValueError):
-            raise StagingError(
+            raise StagingTypeError(
                 f"{where} returns {_kind_text(new)}, which cannot be a graph value",
                 location=loc_text,
                 hints=("return tensors (or Python numbers) from inside graph control flow",))
@@ -209,7 +210,7 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
         raise OneBranchError([shown], where, loc_text)
     if slot.kind == "tensor":
         if new is None or not (tf.is_tensor(new) or is_python_number(new)):
-            raise StagingError(
+            raise StagingTypeError(
                 f"{shown} is a tensor before {where} but becomes {_kind_text(new)} inside it",
                 location=loc_text, hints=(f"keep {shown} a tensor of dtype {slot.dtype.name}",))
         t = tf.convert_to_tensor(new) if is_python_number(new) else new
@@ -221,11 +222,11 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
             if slot.from_python:
                 raise Respec(index, dataclasses.replace(slot, dtype=t.dtype, from_python=False))
             if not loop:
-                raise StagingError(
+                raise StagingTypeError(
                     f"{shown} is a {slot.dtype.name} tensor in one branch of {where} and a "
                     f"{t.dtype.name} tensor in the other", location=loc_text,
                     hints=(f"cast one of them, e.g. tf.cast(..., tf.{t.dtype.name})",))
-            raise StagingError(
+            raise StagingTypeError(
                 f"{shown} changes dtype inside {where}: {slot.dtype.name} before, "
                 f"{t.dtype.name} after",
                 location=loc_text,
@@ -243,7 +244,7 @@ def unify(index, name, slot, new, where, loc_text, loop=False):
             # GraphList): convert the input list so that both branches agree.
             raise Respec(index, slot)
         if not isinstance(new, GraphList):
-            raise StagingError(f"{shown} is a list accumulated in a TensorArray but becomes "
+            raise StagingTypeError(f"{shown} is a list accumulated in a TensorArray but becomes "
                                f"{_kind_text(new)} inside {where}", location=loc_text)
         if new.element is not None and slot.element is None:
             raise Respec(index, Slot("list", element=new.element))
@@ -297,7 +298,7 @@ def _element_spec_of(lst, name, loc_text):
         t = tf.convert_to_tensor(last)
     except (TypeError, ValueError):
         from kgraph.operators.staging import display_name
-        raise StagingError(
+        raise StagingTypeError(
             f"list {display_name(name)} gets {_kind_text(last)} appended in a graph loop; "
             f"only tensors can be accumulated",
             location=loc_text, hints=("append tensors or numbers",))
@@ -309,7 +310,7 @@ def _check_nest(before, after, shown, where, loc_text):
         tf.nest.assert_same_structure(before, after, check_types=False,
                                       expand_composites=False)
     except (ValueError, TypeError) as e:
-        raise StagingError(
+        raise StagingValueError(
             f"{shown} changes structure inside {where}: {_structure_text(before)} before, "
             f"{_structure_text(after)} after",
             location=loc_text,
@@ -318,7 +319,7 @@ def _check_nest(before, after, shown, where, loc_text):
         bd = getattr(b, "dtype", None)
         ad = getattr(a, "dtype", None)
         if bd is not None and ad is not None and tf.as_dtype(bd) != tf.as_dtype(ad):
-            raise StagingError(
+            raise StagingTypeError(
                 f"an element of {shown} changes dtype inside {where}: "
                 f"{tf.as_dtype(bd).name} before, {tf.as_dtype(ad).name} after",
                 location=loc_text, hints=("cast it back to the dtype it had before",))

@@ -8,7 +8,9 @@ TypeError deep inside TensorFlow.
 
 from __future__ import annotations
 
-from kgraph.errors import StagingError
+import sys
+
+from kgraph.errors import UndefinedVariableError
 
 
 class Undefined:
@@ -18,8 +20,13 @@ class Undefined:
         self.name = name
 
     def _fail(self, *args, **kwargs):
-        raise StagingError(
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename == __file__:
+            frame = frame.f_back
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame else None
+        raise UndefinedVariableError(
             f"variable '{self.name}' is used before it is assigned",
+            location=where,
             hints=(f"assign '{self.name}' on every path before this line",))
 
     def __repr__(self):

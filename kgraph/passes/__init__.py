@@ -17,15 +17,19 @@ Ordering constraints (each pass relies on the ones above it):
 * continues   before breaks: both guard statements; continue flags are reset
               at the top of the body, which must stay inside the loop.
 * breaks      before boolean_ops: it writes ``not flag and test``.
-* ifexp, boolean_ops   before control_flow: the expression forms become
-              operator calls, then statements are rewritten around them.
+* ifexp, comparisons, boolean_ops   before control_flow: the expression
+              forms become operator calls, then statements are rewritten
+              around them.
+              (comparisons and boolean_ops are independent: each rewrites
+              its own node kind, also inside the lambdas the other makes.)
 * control_flow         after every lowering: it needs blocks without jumps.
 * undefined   last: it reads the final state tuples.
 """
 
 from __future__ import annotations
 
-from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, continues,
+from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
+                           continues,
                            control_flow, gate, ifexp, lists, loop_else, named_exprs,
                            returns,
                            undefined)
@@ -42,6 +46,7 @@ PIPELINE = (
     continues,
     breaks,
     ifexp,
+    comparisons,
     boolean_ops,
     control_flow,
     undefined,

@@ -13,9 +13,11 @@ any rewriting, on the lowered tree::
 
 from __future__ import annotations
 
+import copy
+
 import gast
 
-from kgraph.analysis import dataflow, scopes
+from kgraph.analysis import composites, dataflow, scopes
 from kgraph.convert import templates as T
 from kgraph.passes.common import is_runtime_call
 
@@ -38,6 +40,7 @@ class _Rewriter:
         self.outer = []   # global/nonlocal names of the enclosing user functions
         self.rebinders = []   # nested defs that rebind this function's variables
         self.maybe_unstageable = []
+        self.composites = {}   # id(statement) -> its composite targets
 
     def function(self, fn):
         if id(fn) in self.ctx.skip:
@@ -68,6 +71,12 @@ class _Rewriter:
                 if isinstance(item, gast.FunctionDef):
                     self.function(item)
             return [node]
+        if isinstance(node, (gast.If, gast.While, gast.For)):
+            # Before the inner statements become functions: scanned on the
+            # user's code, nested user functions excluded.
+            self.composites[id(node)] = composites.written(
+                node.body + node.orelse, set(self.facts[node].modified) | set(
+                    scopes.assigned(node.target) if isinstance(node, gast.For) else ()))
         for field in ("body", "orelse", "finalbody"):
             value = getattr(node, field, None)
             if isinstance(value, list) and value and isinstance(value[0], gast.stmt):
@@ -127,6 +136,33 @@ class _Rewriter:
             body = [gast.Pass()]
         return T.copy_location(T.function_def(name, params, body), like)
 
+    def _composites(self, node, keywords):
+        """Getter/setter defs for the composite targets ``node`` writes; adds
+        the ``composites=`` keyword of its operator call."""
+        found = self.composites.pop(id(node), None)
+        if not found:
+            return []
+        get_name, set_name = self.ctx.namer.new_group("get_state", "set_state")
+        values = self.ctx.namer.new("values")
+        reads, writes = [], []
+        for i, c in enumerate(found):
+            target = c.node
+            base = _load(target.value)
+            if isinstance(target, gast.Subscript):
+                key = _load(target.slice)
+                reads.append(T.call("read_item", [base, key]))
+                writes.append(T.expr_stmt(T.call("write_item", [
+                    _load(target.value), _load(target.slice), _item(values, i)])))
+            else:
+                reads.append(T.call("read_attr", [base, T.const(target.attr)]))
+                writes.append(T.expr_stmt(T.call("write_attr", [
+                    _load(target.value), T.const(target.attr), _item(values, i)])))
+        getter = T.function_def(get_name, [], [T.return_(T.tuple_(reads))])
+        setter = T.function_def(set_name, [values], writes)
+        keywords["composites"] = T.tuple_([T.name(get_name), T.name(set_name),
+                                           T.str_tuple([c.text for c in found])])
+        return [getter, setter]
+
     # -- if
     def if_(self, node):
         f = self.facts[node]
@@ -154,6 +190,7 @@ class _Rewriter:
         unstageable = self._unstageable(node.body + node.orelse)
         if unstageable:
             keywords["unstageable"] = unstageable
+        stmts.extend(self._composites(node, keywords))
         call = T.call("if_stmt", [node.test, T.name(body_name), else_ref,
                                   T.tuple_(params), T.str_tuple(params)], keywords)
         stmts.append(T.assign(list(outputs), call) if outputs else T.expr_stmt(call))
@@ -180,6 +217,7 @@ class _Rewriter:
         unstageable = self._unstageable(node.body)
         if unstageable:
             keywords["unstageable"] = unstageable
+        stmts.extend(self._composites(node, keywords))
         call = T.call("while_stmt", [T.name(test_name), T.name(body_name), T.tuple_(state),
                                      T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
@@ -207,6 +245,7 @@ class _Rewriter:
         unstageable = self._unstageable(node.body)
         if unstageable:
             keywords["unstageable"] = unstageable
+        stmts.extend(self._composites(node, keywords))
         call = T.call("for_stmt", [node.iter, T.name(body_name), T.tuple_(state),
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
@@ -225,6 +264,19 @@ def _guard_kind(node):
         return None
     prefix, _, number = test.args[0].id.rpartition("_")
     return _GUARD_FLAGS.get(prefix) if number.isdigit() else None
+
+
+def _load(expr):
+    """A fresh copy of ``expr`` that reads (the target's base or key)."""
+    expr = copy.deepcopy(expr)
+    for n in gast.walk(expr):
+        if hasattr(n, "ctx"):
+            n.ctx = gast.Load()
+    return expr
+
+
+def _item(name, index):
+    return gast.Subscript(value=T.name(name), slice=T.const(index), ctx=gast.Load())
 
 
 def _callee_name(node):
