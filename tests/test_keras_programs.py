@@ -546,3 +546,40 @@ def test_generator_with_steps_per_epoch():
     _run_all_modes(_build_guide,
                    lambda m, mode: m.fit(batches(), steps_per_epoch=3, epochs=2, verbose=0,
                                          steps_per_execution=mode))
+
+
+# ---------------------------------------------------------------------------
+# The private Keras seams the in-graph loops rely on: fail loudly if one moves.
+
+def test_private_keras_seams():
+    import inspect as _inspect
+
+    from keras.src.backend import in_stateless_scope
+    from keras.src.saving import object_registration
+    from keras.src.trainers.data_adapters import array_slicing
+    from keras.src.trainers.epoch_iterator import EpochIterator
+    from keras.src.utils.python_utils import pythonify_logs
+
+    from kgraph.layers.in_graph import flatten_logs
+
+    params = _inspect.signature(EpochIterator).parameters
+    assert {"x", "y", "sample_weight", "batch_size", "steps_per_epoch", "shuffle",
+            "class_weight"} <= set(params)
+    iterator = EpochIterator(x=np.zeros((10, 2), "float32"), batch_size=4)
+    assert iterator.num_batches == 3
+    assert isinstance(iterator.data_adapter.get_tf_dataset(), tf.data.Dataset)
+    (train, val) = array_slicing.train_validation_split(
+        (np.arange(8), np.arange(8), None), validation_split=0.25)
+    assert len(train[0]) == 6 and len(val[0]) == 2
+    # Keras' fit symbolic build and the trainer's compile state.
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    model._symbolic_build(data_batch=(tf.TensorSpec([None, 2]), tf.TensorSpec([None, 1])))
+    assert model.optimizer.built and model._compile_metrics.built
+    assert callable(model._maybe_symbolic_build)
+    assert not in_stateless_scope()
+    assert isinstance(object_registration.GLOBAL_CUSTOM_NAMES, dict)
+    # kgraph flattens logs exactly as Keras does.
+    logs = {"loss": 1.0, "compile_metrics": {"mae": 2.0, "acc": 3.0}, "b": 4.0}
+    assert list(flatten_logs(logs)) == list(pythonify_logs(logs))
+    assert flatten_logs(logs) == pythonify_logs(logs)

@@ -156,50 +156,59 @@ def _epoch_iterator(data):
 # ---------------------------------------------------------------------------
 # The loop itself: plain Python, converted by kgraph.
 
+def _rows(dtype, width=None):
+    return tf.TensorArray(dtype, size=0, dynamic_size=True,
+                          element_shape=[] if width is None else [width])
+
+
 def _train_loop(train_fn, test_fn, train_data, val_data, start, stop, steps,
                 val_steps, val_freq, record, val_record, reset, progress, hooks):
-    step_rows = []
-    epoch_rows = []
-    val_rows = []
-    steps_done = []
-    stopped = False
+    # Every loop variable starts with its final type (tensors, TensorArrays),
+    # so that kgraph builds each graph loop once, without relearning types.
+    width, val_width = len(record.names), len(val_record.names)
+    step_rows, epoch_rows = _rows(tf.float32, width), _rows(tf.float32, width)
+    val_rows, steps_done = _rows(tf.float32, val_width), _rows(tf.int32)
+    total = tf.constant(0)
+    epochs_run = tf.constant(0)
+    stopped = tf.constant(False)
     for epoch in range(start, stop):
         reset()
         train_iterator = _epoch_iterator(train_data)
         last = record.zeros()
-        done = 0
-        epoch_steps = []
+        done = tf.constant(0)
+        epoch_steps = _rows(tf.float32, width)
         for _ in range(steps):
             last = record.row(train_fn(train_iterator.get_next()))
             record.count(last)
-            step_rows.append(last)
-            epoch_steps.append(last)
+            step_rows = step_rows.write(total, last)
+            epoch_steps = epoch_steps.write(done, last)
+            total += 1
             done += 1
             if progress.every > 0 and done % progress.every == 0 and done < steps:
                 progress.report(done, last)
             if record.stop_on_nan and record.is_bad(last):
-                stopped = True
+                stopped = tf.constant(True)
                 break
-        epoch_rows.append(last)
-        steps_done.append(done)
+        epoch_rows = epoch_rows.write(epochs_run, last)
+        steps_done = steps_done.write(epochs_run, done)
         val_last = val_record.zeros()
-        ran_val = False
+        ran_val = tf.constant(False)
         if val_data is not None:
             if (epoch + 1) % val_freq == 0 and not stopped:
                 reset()
                 val_iterator = _epoch_iterator(val_data)
                 for _ in range(val_steps):
                     val_last = val_record.row(test_fn(val_iterator.get_next()))
-                ran_val = True
-            val_rows.append(val_last)
+                ran_val = tf.constant(True)
+            val_rows = val_rows.write(epochs_run, val_last)
+        epochs_run += 1
         if hooks.enabled:
-            stopped = hooks.epoch_end(epoch, stopped, kgraph.stack(epoch_steps), done,
-                                      val_last, ran_val)
+            stopped = hooks.epoch_end(epoch, stopped, epoch_steps.stack(), done, val_last,
+                                      ran_val)
         if stopped:
             break
-    vals = kgraph.stack(val_rows) if val_data is not None else None
-    return (kgraph.stack(step_rows), kgraph.stack(epoch_rows), kgraph.stack(steps_done),
-            vals)
+    vals = val_rows.stack() if val_data is not None else None
+    return step_rows.stack(), epoch_rows.stack(), steps_done.stack(), vals
 
 
 # ---------------------------------------------------------------------------
@@ -260,21 +269,30 @@ class Source:
         return iter(strategy.experimental_distribute_dataset(self.dataset.repeat()))
 
 
-def _build_like_keras(model, train, val, steps_fns):
+def _build_like_keras(model, source, train, val, steps_fns):
     """Create every variable the way Keras' fit creates it, running nothing
     Keras would not run.
 
     Keras symbolically builds a model created under a distribution strategy
     (``_maybe_symbolic_build``); otherwise its first ``train_function`` trace
     creates the variables (layers, compiled metrics and loss, optimizer
-    slots). Tracing the step function once here does the same: a trace runs
-    no step, draws no random number and updates no metric.
+    slots). Here a model with a ``call`` is built by Keras' own symbolic
+    build (KerasTensors: no step runs, no random number is drawn), which
+    spares the step trace TensorFlow repeats after creating variables; a
+    model without one (a GAN with only ``train_step``), or one whose symbolic
+    build fails, gets its variables from the step's first trace, as in Keras.
     """
     strategy = model.distribute_strategy
     if getattr(model, "_distribute_strategy", None) is not None:
-        model._maybe_symbolic_build(data_batch=next(iter(train.dataset)))
-    elif (isinstance(model.optimizer, keras.optimizers.Optimizer) and not model.optimizer.built
-          and all(layer.built for layer in model._flatten_layers())):
+        model._maybe_symbolic_build(data_batch=next(iter(source.dataset)))
+    elif _has_own_call(model):
+        try:
+            with strategy.scope():
+                model._symbolic_build(data_batch=source.dataset.element_spec)
+        except Exception:  # noqa: BLE001 - Keras' own trace-time build follows
+            pass
+    if (isinstance(model.optimizer, keras.optimizers.Optimizer) and not model.optimizer.built
+            and all(layer.built for layer in model._flatten_layers())):
         # What Keras' symbolic build does last: a built model's optimizer is
         # built outside any step (its slots then never depend on a step's
         # tensors, e.g. when an `assert` gates apply_gradients).
@@ -284,6 +302,10 @@ def _build_like_keras(model, train, val, steps_fns):
         names = _names_of(steps_fns.train, train.spec, "train_step")
         val_names = _names_of(steps_fns.test, val.spec, "test_step") if val else []
     return names, val_names
+
+
+def _has_own_call(model):
+    return type(model).call is not keras.Model.call
 
 
 def _names_of(step_fn, spec, what):
@@ -335,7 +357,8 @@ class InGraphLoop:
         self.steps_fns = StepFunctions(model)
         self.events = None
         self.set_data(train, val)
-        names, val_names = _build_like_keras(model, self.train, self.val, self.steps_fns)
+        names, val_names = _build_like_keras(model, train, self.train, self.val,
+                                             self.steps_fns)
         self.record = Record(names, stop_on_nan)
         self.val_record = Record(val_names)
         self.progress = Progress(progress_every if host_calls else 0, None)
@@ -557,6 +580,8 @@ def fit_in_graph(model, mode, x=None, y=None, batch_size=None, epochs=1, verbose
                                       steps=train.steps)
     model.stop_training = False
     model.step_records = []
+    # Built and traced after on_train_begin, as Keras traces after it.
+    cb.on_train_begin()
     stop_on_nan = any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks)
     key = (train.dataset.element_spec, train.fresh_each_epoch,
            None if val is None else (val.dataset.element_spec, val.fresh_each_epoch),
@@ -571,7 +596,6 @@ def fit_in_graph(model, mode, x=None, y=None, batch_size=None, epochs=1, verbose
     runner.set_data(train, val)
     events = FitEvents(model, cb, runner, epochs, epochs, verbose)
     runner.set_events(events)
-    cb.on_train_begin()
     initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
     try:
         if mode == "fit":
