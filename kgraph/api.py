@@ -3,6 +3,7 @@ do_not_convert."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -13,7 +14,9 @@ import tensorflow as tf
 from kgraph import context
 from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError
-from kgraph.operators.builtins import ASSERT_MARKER
+from kgraph.operators import lists
+from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
+from kgraph.operators.undefined import translate_unbound
 from kgraph.report import Recorder, Report
 
 
@@ -101,6 +104,9 @@ _ASSERT_RE = re.compile(re.escape(ASSERT_MARKER) + r"(.*?):\]?\s*(?:\[(.*?)\])?\
 def translate_error(e):
     """A graph assertion failure becomes the AssertionError Python would raise."""
     message = getattr(e, "message", str(e))
+    unbound = translate_unbound(message)   # a variable read where it was never bound
+    if unbound is not None:
+        return unbound
     if ASSERT_MARKER not in message:
         return None
     tail = message.split(ASSERT_MARKER, 1)[1]
@@ -127,6 +133,7 @@ class Function:
         self.python_function = python_function
         self._options = dict(options)
         self._tf_function = None
+        self._register = None
         self.trace_count = 0
         self.reports = []   # one Recorder per trace, for callbacks and explain
         functools.update_wrapper(self, python_function)
@@ -134,13 +141,21 @@ class Function:
     def _build(self):
         converted = to_graph(self.python_function)
         jit = bool(self._options.get("jit_compile"))
+        # Under XLA, asserts report to an error register that __call__ reads
+        # after the computation (XLA drops assertion ops).
+        register = self._register = AssertRegister() if jit else None
 
         def traced(*args, **kwargs):
             self.trace_count += 1
             recorder = Recorder()
-            with context.tracing(jit_compile=jit, recorder=recorder):
+            with context.tracing(jit_compile=jit, recorder=recorder), \
+                    (register.active() if register is not None else contextlib.nullcontext()):
+                if register is not None:
+                    register.reset()
                 out = converted(*args, **kwargs)
             self.reports.append(recorder)
+            # A list grown in a graph loop is returned stacked (docs/converter.md).
+            out = lists.to_user(out)
             return out
 
         functools.update_wrapper(traced, self.python_function)
@@ -153,13 +168,25 @@ class Function:
         return self._tf_function
 
     def __call__(self, *args, **kwargs):
-        return _call_translating(self.tf_function, args, kwargs)
+        return self._checked(_call_translating(self.tf_function, args, kwargs))
+
+    def _checked(self, out):
+        """``out``, unless an assert compiled by XLA failed during the call."""
+        register = self._register
+        if register is not None and register.sites:
+            err = register.error()
+            if err is not None:
+                raise err
+        return out
+
+    def _call_bound(self, bound, *args, **kwargs):
+        return self._checked(_call_translating(bound, args, kwargs))
 
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
         bound = self.tf_function.__get__(instance, owner)
-        return functools.partial(_call_translating_bound, bound)
+        return functools.partial(self._call_bound, bound)
 
     def get_concrete_function(self, *args, **kwargs):
         return self.tf_function.get_concrete_function(*args, **kwargs)
@@ -179,10 +206,6 @@ def _call_translating(fn, args, kwargs):
         if err is None:
             raise
         raise err from e
-
-
-def _call_translating_bound(bound, *args, **kwargs):
-    return _call_translating(bound, args, kwargs)
 
 
 def function(fn=None, **options):

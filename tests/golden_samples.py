@@ -95,6 +95,10 @@ def sample_ifexp(x):
     return 1 if x > 0 else 2
 
 
+def sample_strings(x, n):
+    print(f"x={x:>5} n={n!r}", "{} of {}".format(x, n), "%d%%" % n)
+
+
 def sample_comparisons(i, n, x):
     return (0 <= i * 2 < n, x in (1, 2), x not in n, i < n)
 
@@ -135,6 +139,7 @@ CASES = [
     ("sample_named_exprs", "named_exprs"),
     ("sample_ifexp", "ifexp"),
     ("sample_comparisons", "comparisons"),
+    ("sample_strings", "strings"),
     ("sample_boolean_ops", "boolean_ops"),
     ("sample_control_flow", "control_flow"),
     ("sample_undefined", "undefined"),

@@ -119,6 +119,10 @@ def sample_named_exprs(n):
 def sample_ifexp(x):
     return kg__.if_exp(x > 0, lambda: 1, lambda: 2)
 """,
+    ("sample_strings", "strings"): """\
+def sample_strings(x, n):
+    kg__.print_(kg__.fstring('x=', kg__.fvalue(x, -1, '>5'), ' n=', kg__.fvalue(n, 'r')), kg__.str_format('{} of {}', x, n), kg__.percent_format('%d%%', n))
+""",
     ("sample_comparisons", "comparisons"): """\
 def sample_comparisons(i, n, x):
     return (kg__.compare(0, '<=', i * 2, '<', lambda: n), kg__.in_(x, (1, 2)), kg__.not_in(x, n), i < n)
@@ -146,7 +150,7 @@ def sample_control_flow(x, n):
     y, = kg__.for_stmt(kg__.range_(n), loop_body_1, (y,), ('y',))
     return y
 """,
-    ("sample_undefined", "undefined"): """\
+    ("sample_undefined", "control_flow"): """\
 def sample_undefined(x):
     y = kg__.Undefined('y')
 

@@ -42,12 +42,22 @@ def test_if_graph_path_builds_cond():
     assert {"If", "StatelessIf"} & ops_of(lambda x: _abs_state(x)[0], tf.constant(1))
 
 
-def test_if_graph_converts_python_numbers_and_unifies_dtypes():
+def test_if_graph_python_int_and_float_branches_are_a_type_error():
+    # Python would give an int on one path and a float on the other: a graph
+    # value has one dtype, so this is an error (it used to be a silent float32).
     def f(x):
         return kg.if_stmt(x > 0, lambda y: (1,), lambda y: (2.5,), (0,), ("y",))[0]
 
-    out = tf.function(f, autograph=False)(tf.constant(1))
-    assert out.dtype == tf.float32 and float(out) == 1.0
+    with pytest.raises(TypeError, match="'y' is a Python int in one branch"):
+        tf.function(f, autograph=False)(tf.constant(1))
+
+
+def test_if_graph_python_numbers_take_the_dtype_of_the_other_branch():
+    def f(x):
+        return kg.if_stmt(x > 0, lambda y: (1,), lambda y: (y,), (x,), ("y",))[0]
+
+    out = tf.function(f, autograph=False)(tf.constant(-4, tf.int64))
+    assert out.dtype == tf.int64 and int(out) == -4
 
 
 def test_if_graph_passes_identical_python_objects_through():

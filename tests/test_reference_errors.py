@@ -111,7 +111,10 @@ def defined_only_in_loop(n):
 
 
 def test_variable_defined_only_inside_tensor_loop():
-    msg = str(expect(kgraph.StagingError, defined_only_in_loop, tf.constant(3)))
+    # Issue 9: valid Python when the loop runs (Python's result), and Python's
+    # UnboundLocalError, at run time, when it runs zero times.
+    assert int(kgraph.function(defined_only_in_loop)(tf.constant(3))) == 2
+    msg = str(expect(kgraph.UndefinedVariableError, defined_only_in_loop, tf.constant(0)))
     assert location(defined_only_in_loop, "while i < n:") in msg, msg
     assert_names(msg, "last")
     assert_hint(msg)
@@ -561,7 +564,7 @@ BUILTIN_BASES = [
     # (function, args, kgraph class, builtin base, variable, line of the error)
     (only_in_true_branch, (3,), kgraph.UndefinedVariableError, UnboundLocalError,
      "y", "if x > 0:"),
-    (defined_only_in_loop, (3,), kgraph.UndefinedVariableError, NameError,
+    (defined_only_in_loop, (0,), kgraph.UndefinedVariableError, NameError,
      "last", "while i < n:"),
     (float_becomes_int_while, (3,), kgraph.StagingTypeError, TypeError,
      "x", "while i < n:"),

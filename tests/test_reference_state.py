@@ -209,3 +209,123 @@ def test_key_added_inside_tensor_loop_is_a_clear_error():
     assert "d['last']" in msg, msg
     assert location(key_added_in_loop, "for i in tf.range(n):") in msg, msg
     assert "hint" in msg
+
+
+# =========================================================================
+# names first bound inside a tensor loop, used after it
+# =========================================================================
+
+def last_of_loop(n, v):
+    for i in range(n):
+        last = v
+        v = v * 2
+    return last, i
+
+
+def first_bound_in_while(n, v):
+    k = 0
+    while k < n:
+        seen = v * 2
+        v = v + 1
+        k += 1
+    return seen
+
+
+def bound_in_branch_in_loop(xs):
+    for v in xs:
+        if v > 0:
+            last_positive = v
+    return last_positive
+
+
+def read_only_when_ran(n, v):
+    for i in range(n):
+        last = v + 1
+        v = v * 3
+    if n > 0:
+        return last * 2
+    return v
+
+
+def test_names_first_bound_in_a_tensor_loop():
+    for dtype in DTYPES:
+        for n in (1, 3):
+            check(last_of_loop, T(n, tf.int32), T(2, dtype))
+            check(first_bound_in_while, T(n, tf.int32), T(5, dtype))
+        for n in (0, 2):
+            check(read_only_when_ran, T(n, tf.int32), T(7, dtype))
+        check(bound_in_branch_in_loop, T([-1, 4, -2, 6, -3], dtype))
+        check(bound_in_branch_in_loop, T([4], dtype))
+
+
+def reads_after_empty_loop(n):
+    for i in range(n):
+        last = i
+    doubled = last * 2
+    return doubled
+
+
+def test_loop_that_ran_zero_times_raises_unbound_local_error_at_the_read():
+    f = kgraph.function(reads_after_empty_loop)
+    assert int(f(tf.constant(3))) == 4
+    with pytest.raises(UnboundLocalError) as info:
+        f(tf.constant(0))
+    err = info.value
+    assert isinstance(err, kgraph.UndefinedVariableError), type(err)
+    msg = str(err)
+    assert "'last'" in msg and "hint" in msg, msg
+    assert location(reads_after_empty_loop, "doubled = last * 2") in msg, msg
+
+
+def test_returned_loop_index_of_empty_loop_raises_at_the_loop():
+    f = kgraph.function(last_of_loop)
+    with pytest.raises(UnboundLocalError) as info:
+        f(tf.constant(0), tf.constant(1))
+    msg = str(info.value)
+    assert "'last'" in msg or "'i'" in msg, msg
+    assert location(last_of_loop, "for i in range(n):") in msg, msg
+
+
+# =========================================================================
+# definedness after early exits (return / break)
+# =========================================================================
+
+def defined_except_where_returned(x, y):
+    if x > 0:
+        if y > 0:
+            return x + y
+        else:
+            z = x - y
+    else:
+        z = -x
+    return z * 2
+
+
+def for_else_assigns(xs):
+    for v in xs:
+        if v > 2:
+            r = v
+            break
+    else:
+        r = 0
+    return r
+
+
+def assigned_unless_continued(xs):
+    total = 0
+    for v in xs:
+        if v < 0:
+            continue
+        else:
+            w = v * 2
+        total += w
+    return total
+
+
+def test_defined_on_every_path_that_does_not_exit():
+    for dtype in DTYPES:
+        for x, y in ((3, 2), (3, -1), (-3, 1), (0, 0)):
+            check(defined_except_where_returned, T(x, dtype), T(y, dtype))
+        for xs in ([1, 2, 3, 4], [1, 2], [], [5]):
+            check(for_else_assigns, T(xs, dtype))
+        check(assigned_unless_continued, T([1, -2, 3], dtype))

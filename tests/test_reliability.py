@@ -179,3 +179,216 @@ def test_methods_with_multiline_strings_and_private_names_still_convert():
 
     h = Holder()
     assert int(kgraph.function(h.run)(tf.constant(2))) == 2 * 3 + len("a\n            b")
+
+
+# ---------------------------------------------------------------------------
+# 4. Asserts in nested blocks: Python's order holds in the graph.
+
+_v = tf.Variable(0.0)
+_w = tf.Variable(0.0)
+
+
+def _assert_in_python_if(x, check):
+    _w.assign_add(1.0)
+    if check:
+        assert x > 0, "x must be positive"
+    _v.assign_add(1.0)
+    return x
+
+
+def _assert_in_tensor_if(x):
+    _w.assign_add(1.0)
+    if x < 100:
+        assert x > 0, "x must be positive"
+    _v.assign_add(1.0)
+    return x
+
+
+def _assert_in_tensor_for(x):
+    _w.assign_add(1.0)
+    for i in tf.range(3):
+        assert x > tf.cast(i, x.dtype) - 5.0, "x too small"
+    _v.assign_add(1.0)
+    return x
+
+
+def _assert_in_tensor_while(x):
+    _w.assign_add(1.0)
+    i = 0.0
+    while i < 5.0 + x * 0.0:
+        if i > 2:
+            assert x > 0, "x must be positive"
+        i += 1.0
+    _v.assign_add(1.0)
+    return x
+
+
+@pytest.mark.parametrize("fn, extra", [
+    (_assert_in_python_if, (True,)), (_assert_in_tensor_if, ()),
+    (_assert_in_tensor_for, ()), (_assert_in_tensor_while, ())])
+def test_failing_assert_in_a_nested_block_holds_back_what_follows(fn, extra):
+    f = kgraph.function(fn)
+    _v.assign(0.0)
+    _w.assign(0.0)
+    line = _line_of(fn, "assert x")
+    for _ in range(20):
+        with pytest.raises(AssertionError) as info:
+            f(tf.constant(-10.0), *extra)
+        assert f"{HERE}:{line}" in str(info.value)
+    assert float(_v.numpy()) == 0.0     # nothing after the failing assert ran
+    assert float(_w.numpy()) == 20.0    # everything before it did
+    assert float(f(tf.constant(10.0), *extra)) == 10.0
+    assert float(_v.numpy()) == 1.0
+
+
+def _ancestors(op):
+    seen, todo = set(), [op]
+    while todo:
+        o = todo.pop()
+        for p in [t.op for t in o.inputs] + list(o.control_inputs):
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return seen
+
+
+def _update_then_assert(x):
+    _w.assign_add(1.0)
+    assert x > 0
+    return x
+
+
+def _update_then_nested_assert(x):
+    _w.assign_add(1.0)
+    if x < 100:
+        assert x > 0
+    return x
+
+
+@pytest.mark.parametrize("fn, kind", [(_update_then_assert, "Assert"),
+                                      (_update_then_nested_assert, "If")])
+def test_updates_before_an_assert_run_before_it(fn, kind):
+    # A failing assert must not be able to stop an update written before it:
+    # the assertion (or the tf.cond holding it) depends on the update.
+    graph = kgraph.function(fn).get_concrete_function(tf.constant(1.0)).graph
+    checks = [op for op in graph.get_operations() if op.type == kind]
+    assert checks
+    for op in checks:
+        assert any(a.type == "AssignAddVariableOp" for a in _ancestors(op))
+
+
+# ---------------------------------------------------------------------------
+# 3. assert under XLA.
+
+def _positive_twice(x):
+    assert x > 0, "x must be positive"
+    return x * 2
+
+
+def _deep_assert(x):
+    for i in tf.range(3):
+        if x < 100:
+            assert x + tf.cast(i, x.dtype) > 1, "too small at some step"
+    return x
+
+
+def test_assert_under_xla_fails_on_the_host_with_message_and_line():
+    f = kgraph.function(_positive_twice, jit_compile=True)
+    assert float(f(tf.constant(3.0))) == 6.0
+    with pytest.raises(AssertionError, match="x must be positive") as info:
+        f(tf.constant(-1.0))
+    assert f"{HERE}:{_line_of(_positive_twice, 'assert x')}" in str(info.value)
+    assert float(f(tf.constant(5.0))) == 10.0    # the register is reset per call
+    g = kgraph.function(_deep_assert, jit_compile=True)
+    assert float(g(tf.constant(3.0))) == 3.0
+    with pytest.raises(AssertionError, match="too small") as info:
+        g(tf.constant(0.5))
+    assert f"{HERE}:{_line_of(_deep_assert, 'assert x')}" in str(info.value)
+
+
+def test_assert_in_plain_xla_function_is_refused_at_the_users_line():
+    from kgraph.errors import StagingError
+    f = tf.function(kgraph.to_graph(_positive_twice), jit_compile=True, autograph=False)
+    with pytest.raises(StagingError, match="XLA") as info:
+        f(tf.constant(1.0))
+    assert f"{HERE}:{_line_of(_positive_twice, 'assert x')}" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# 5 (and 3 for Keras). A failing step in Keras' default loop and under XLA.
+
+import keras  # noqa: E402
+
+
+class GuardedStepModel(kgraph.GraphModel):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x, y, self(x, training=True))
+        grads = tape.gradient(loss, self.trainable_variables)
+        assert tf.reduce_max(x) < 50.0, "input too large"
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return {m.name: m.result() for m in self.metrics}
+
+
+class _Snapshot(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        model = self.model
+        self.state = [v.numpy().copy() for v in _all_state(model)]
+
+
+def _all_state(model):
+    out = list(model.weights) + list(model.optimizer.variables)
+    for metric in model.metrics:
+        out += list(metric.variables)
+    return out
+
+
+def _fit_failing(jit, spe, mode_kwargs=None):
+    x = np.ones((64, 3), np.float32)
+    y = np.ones((64, 1), np.float32)
+    x[40] = 100.0                   # in batch 3 (batch size 16)
+    model = GuardedStepModel()
+    model.compile("adam", "mse", jit_compile=jit, steps_per_execution=spe)
+    model.build((None, 3))
+    snap = _Snapshot()
+    with pytest.raises(AssertionError, match="input too large") as info:
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False, callbacks=[snap],
+                  **(mode_kwargs or {}))
+    return model, snap, info.value
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_failing_step_in_keras_default_loop_names_line_and_step_and_keeps_state(jit):
+    model, snap, err = _fit_failing(jit, 1)
+    line = _line_of(GuardedStepModel.train_step, "assert tf.reduce_max")
+    assert f"{HERE}:{line}" in str(err)
+    assert any("epoch 1, batch 3" in note for note in err.__notes__)
+    assert int(model.optimizer.iterations.numpy()) == 2
+    now = [v.numpy() for v in _all_state(model)]
+    assert len(now) == len(snap.state)
+    for before, after in zip(snap.state, now):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_failing_step_under_xla_with_several_steps_per_call_is_named():
+    model, _, err = _fit_failing(True, 2)
+    assert any("epoch 1, batch 3" in note for note in err.__notes__)
+    assert int(model.optimizer.iterations.numpy()) == 2
+
+
+@pytest.mark.parametrize("mode", ["epoch", "fit"])
+def test_failing_step_under_xla_in_graph_loops(mode):
+    model, _, err = _fit_failing(True, mode)
+    assert any("epoch 1, batch 3" in note for note in err.__notes__)
+    assert int(model.optimizer.iterations.numpy()) == 2

@@ -4,7 +4,15 @@ The control-flow passes need three facts per ``if``/``while``/``for``:
 
 * ``modified``: names the statement binds;
 * ``live_out``: names that may be read after it before being rebound;
-* ``defined``: names certainly bound when it starts.
+* ``defined``: names certainly bound when it starts;
+* ``defined_after`` (``if`` only, when a branch may leave the scope): names
+  certainly bound after it on every path that has not left the scope (a lowered ``return``/``break``/``continue``
+  sets its flag and skips everything after it, so such a path constrains
+  nothing: ``if y > 0: return x + y`` / ``else: z = x - y`` defines ``z``).
+
+This is the converter's one definite-assignment analysis: the control-flow
+pass also uses ``defined`` to bind ``kg__.Undefined`` placeholders for state
+that may not be bound yet.
 
 Loops additionally get ``live_head``: names live at the top of an iteration
 (read before being rebound in the body or the test, or live after the loop).
@@ -34,6 +42,7 @@ class StmtFacts:
     defined: set
     live_head: set = dataclasses.field(default_factory=set)
     read: set = dataclasses.field(default_factory=set)   # names read in the body(ies)
+    defined_after: object = None
 
 
 class Facts:
@@ -178,28 +187,98 @@ class _Liveness:
                                         read=self.reads(node.body + node.orelse)))
 
 
+class _Exited:
+    """The definitely-bound set of a path that has left the scope: every name
+    (it reaches no statement that reads one). ``_meet`` ignores it."""
+
+    def __contains__(self, name):
+        return True
+
+    def __repr__(self):
+        return "EXITED"
+
+
+EXITED = _Exited()
+_EXIT_FLAGS = ("do_return_", "break_", "continue_")
+
+
+def _meet(a, b):
+    if a is EXITED:
+        return b
+    if b is EXITED:
+        return a
+    return a & b
+
+
+def _add(d, names):
+    return d if d is EXITED else d | set(names)
+
+
+def _copy(d):
+    return d if d is EXITED else set(d)
+
+
+def _exit_flag(name):
+    prefix, _, number = name.rpartition("_")
+    return number.isdigit() and prefix + "_" in _EXIT_FLAGS
+
+
+def _sets_exit_flag(node):
+    """``do_return_3 = True`` (and break/continue flags) made by lowering."""
+    return (isinstance(node, gast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], gast.Name) and _exit_flag(node.targets[0].id)
+            and isinstance(node.value, gast.Constant) and node.value.value is True)
+
+
+def is_exit_guard(node):
+    """``if not do_return_3:`` (or a break/continue flag) without ``else``: its
+    implicit else is taken only by paths that have left the scope."""
+    if not isinstance(node, gast.If) or node.orelse:
+        return False
+    test = node.test
+    if isinstance(test, gast.UnaryOp) and isinstance(test.op, gast.Not):
+        flag = test.operand
+    elif (isinstance(test, gast.Call) and isinstance(test.func, gast.Attribute)
+          and test.func.attr == "not_" and len(test.args) == 1):
+        flag = test.args[0]
+    else:
+        return False
+    return isinstance(flag, gast.Name) and _exit_flag(flag.id)
+
+
 class _Definite:
     def __init__(self, facts):
         self.facts = facts
 
     def block(self, stmts, defined):
-        d = set(defined)
+        d = _copy(defined)
         for stmt in stmts:
             d = self.stmt(stmt, d)
         return d
 
     def stmt(self, node, d):
         if isinstance(node, gast.If):
-            self.facts[node].defined = set(d)
-            return self.block(node.body, d) & self.block(node.orelse, d)
+            self.facts[node].defined = _copy(d)
+            body = self.block(node.body, d)
+            if is_exit_guard(node):
+                after, exits = body, True
+            else:
+                orelse = self.block(node.orelse, d)
+                after, exits = _meet(body, orelse), EXITED in (body, orelse)
+            # Only an if with a branch that leaves the scope can have names
+            # bound after it that one branch leaves unbound.
+            self.facts[node].defined_after = after if exits else None
+            return after
         if isinstance(node, gast.While):
-            self.facts[node].defined = set(d)
+            self.facts[node].defined = _copy(d)
             self.block(node.body, d)
             return self.block(node.orelse, d)
         if isinstance(node, gast.For):
-            self.facts[node].defined = set(d)
-            self.block(node.body, d | set(scopes.assigned(node.target)))
+            self.facts[node].defined = _copy(d)
+            self.block(node.body, _add(d, scopes.assigned(node.target)))
             return self.block(node.orelse, d)
+        if _sets_exit_flag(node):
+            return EXITED
         if isinstance(node, gast.Try):
             self.block(node.body, d)
             for h in node.handlers:
@@ -209,8 +288,8 @@ class _Definite:
         if isinstance(node, (gast.With, gast.AsyncWith)):
             for item in node.items:
                 if item.optional_vars is not None:
-                    d = d | set(scopes.assigned(item.optional_vars))
+                    d = _add(d, scopes.assigned(item.optional_vars))
             return self.block(node.body, d)
         if isinstance(node, gast.Delete):
-            return d - set(scopes.assigned(node))
-        return d | set(scopes.assigned(node))
+            return d if d is EXITED else d - set(scopes.assigned(node))
+        return _add(d, scopes.assigned(node))

@@ -26,6 +26,7 @@ from keras.src.backend import in_stateless_scope
 from kgraph import api
 from kgraph.convert import policy
 from kgraph.errors import StagingError
+from kgraph.operators import lists
 
 # Marks a kgraph wrapper; holds the user's original function.
 ORIGINAL = "__kgraph_original__"
@@ -81,9 +82,10 @@ def converting_method(fn):
         graphs = _entry_graphs()
         graphs.append(None if tf.executing_eagerly() else tf.compat.v1.get_default_graph())
         try:
-            return api.to_graph(types.MethodType(fn, self))(*args, **kwargs)
+            out = api.to_graph(types.MethodType(fn, self))(*args, **kwargs)
         finally:
             graphs.pop()
+        return lists.to_user(out)   # a list grown in a graph loop: stacked
 
     setattr(method, ORIGINAL, fn)
     # TensorFlow's AutoGraph must never run over kgraph's output (e.g. when a

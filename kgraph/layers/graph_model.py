@@ -34,7 +34,7 @@ import keras
 from keras.src.models.functional import Functional
 from keras.src.saving import object_registration
 
-from kgraph.layers import _convert_methods
+from kgraph.layers import _convert_methods, _step_failures
 
 CONVERTED_METHODS = ("call", "train_step", "test_step", "predict_step")
 IN_GRAPH_LOOPS = ("epoch", "fit")
@@ -141,8 +141,29 @@ class GraphModel(keras.Model):
             mode = validate_steps_per_execution(steps_per_execution)
         if isinstance(mode, str):
             return self._fit_in_graph(mode, *args, **kwargs)
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or ()),
+                               _step_failures.StepTracker(self)]
         with self._keras_steps_per_execution(mode):
             return super().fit(*args, **kwargs)
+
+    # -- failing steps in Keras' own loops: see kgraph/layers/_step_failures.py
+
+    def _make_function(self, step_function):
+        # Private seam (Keras' TF trainer builds train/test functions here):
+        # under XLA the step reports failing asserts to the model's register
+        # and leaves the state as before the step. tests/test_reliability.py
+        # fails loudly if Keras stops calling it.
+        return super()._make_function(_step_failures.guarded_step(self, step_function))
+
+    def make_train_function(self, force=False):
+        super().make_train_function(force)
+        self.train_function = _step_failures.checked(self, self.train_function, "training")
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        super().make_test_function(force)
+        self.test_function = _step_failures.checked(self, self.test_function, "test")
+        return self.test_function
 
     def _fit_in_graph(self, mode, *args, progress_every=None, **kwargs):
         """``steps_per_execution="epoch"`` / ``"fit"``: see kgraph/layers/in_graph.py.

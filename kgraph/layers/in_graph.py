@@ -60,6 +60,7 @@ from keras.src.trainers.epoch_iterator import EpochIterator
 import kgraph
 from kgraph.api import translate_error
 from kgraph.errors import KGraphError
+from kgraph.layers import _step_failures
 
 # Callbacks that must act *between* epochs of a running fit: without host
 # calls (TPU) "fit" mode has no "between", so they are refused there.
@@ -221,10 +222,14 @@ class StepFunctions:
         self.model = model
         self.strategy = model.distribute_strategy
         jit = bool(model.jit_compile)
-        self.train = tf.function(self._replicated(model.train_step), autograph=False,
-                                 jit_compile=jit, reduce_retracing=True)
-        self.test = tf.function(self._replicated(model.test_step), autograph=False,
-                                jit_compile=jit, reduce_retracing=True)
+        # (guarded_step: under XLA, failing asserts reach the host and the
+        # state is left as after the last good step; see _step_failures.py)
+        self.train = tf.function(
+            self._replicated(_step_failures.guarded_step(model, model.train_step)),
+            autograph=False, jit_compile=jit, reduce_retracing=True)
+        self.test = tf.function(
+            self._replicated(_step_failures.guarded_step(model, model.test_step, count=False)),
+            autograph=False, jit_compile=jit, reduce_retracing=True)
 
     def _replicated(self, step):
         strategy = self.strategy
@@ -415,6 +420,7 @@ class InGraphLoop:
         self.calls += 1
         before = int(self.record.completed.numpy())
         self.events.host_error = None
+        _step_failures.reset(self.model)
         try:
             with self.model.distribute_strategy.scope():
                 try:
@@ -427,6 +433,11 @@ class InGraphLoop:
                     if err is None:
                         raise
                     raise err from e
+            failure = _step_failures.xla_failure(self.model)
+            if failure is not None:     # an assert compiled by XLA failed
+                err, good = failure
+                self.record.completed.assign(before + good)
+                raise err
         except (AssertionError, tf.errors.OpError, KGraphError) as e:
             host_error = self.events.host_error
             if host_error is not None:   # a callback raised inside a host call

@@ -3,18 +3,29 @@
 Nothing else belongs here: every public name is called by generated code.
 """
 
-from kgraph.operators.builtins import assert_, print_
+from kgraph.operators.builtins import assert_, assert_block, print_
 from kgraph.operators.calls import call, comp_iter
 from kgraph.operators.composites import read_attr, read_item, write_attr, write_item
-from kgraph.operators.control_flow import for_stmt, if_exp, if_stmt, while_stmt
-from kgraph.operators.iterables import enumerate_, len_, range_, zip_
-from kgraph.operators.lists import list_append, set_element_type
+from kgraph.operators.control_flow import (for_stmt, if_exp, if_stmt, set_loop_options,
+                                           while_stmt)
+from kgraph.operators.iterables import enumerate_, len_, range_, reversed_, zip_
+from kgraph.operators.lists import (list_append, list_delitem, list_extend, list_insert,
+                                    list_, list_mutate, list_pop, list_setitem, set_element_type,
+                                    sorted_, tuple_)
 from kgraph.operators.logical import and_, compare, in_, not_, not_in, or_
+from kgraph.operators.numeric import all_, any_, divmod_, max_, min_, round_, sum_
+from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, repr_,
+                                      str_, str_format)
 from kgraph.operators.undefined import NO_RETURN, Undefined
 
 __all__ = [
-    "assert_", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
-    "while_stmt", "enumerate_", "len_", "range_", "zip_", "list_append",
+    "assert_", "assert_block", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
+    "while_stmt", "enumerate_", "len_", "range_", "zip_", "list_append", "list_delitem",
+    "list_extend", "list_insert", "list_mutate", "list_pop", "list_setitem", "list_",
+    "sorted_", "tuple_",
     "set_element_type", "and_", "compare", "in_", "not_", "not_in", "or_", "NO_RETURN",
     "Undefined", "read_attr", "read_item", "write_attr", "write_item",
+    "reversed_", "all_", "any_", "divmod_", "max_", "min_", "round_", "sum_",
+    "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
+    "set_loop_options",
 ]

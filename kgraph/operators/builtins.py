@@ -16,9 +16,13 @@ from __future__ import annotations
 import builtins
 import contextlib
 import sys
+import threading
+import weakref
 
 import tensorflow as tf
 
+from kgraph.context import jit_compile
+from kgraph.errors import StagingError
 from kgraph.operators.staging import caller_location, is_staged, location_text, record
 
 ASSERT_MARKER = "kgraph assertion failed at "
@@ -60,17 +64,20 @@ def _format_float(t):
     mantissa = tf.strings.regex_replace(chosen, "e.*$", "")
     digits = tf.strings.regex_replace(mantissa, r"[-.]", "")
     n = tf.strings.length(digits)
-    zeros = tf.constant("0" * 24)
+    # (Substr wants input, pos and len of one shape: this also formats
+    # non-scalar tensors element by element.)
+    zeros = tf.fill(tf.shape(t), "0" * 24)
+    start = tf.zeros_like(exponent)
     big = exponent >= n - 1
     int_part = tf.where(
         exponent < 0, "0",
         tf.where(big, tf.strings.join([digits, tf.strings.substr(
-            zeros, 0, tf.maximum(exponent - n + 1, 0))]),
-            tf.strings.substr(digits, 0, tf.maximum(exponent + 1, 0))))
+            zeros, start, tf.maximum(exponent - n + 1, 0))]),
+            tf.strings.substr(digits, start, tf.maximum(exponent + 1, 0))))
     frac = tf.where(
         big, "0",
         tf.where(exponent < 0,
-                 tf.strings.join([tf.strings.substr(zeros, 0, tf.maximum(-exponent - 1, 0)),
+                 tf.strings.join([tf.strings.substr(zeros, start, tf.maximum(-exponent - 1, 0)),
                                   digits]),
                  # (tf.where evaluates both sides: keep positions in range)
                  tf.strings.substr(digits, tf.clip_by_value(exponent + 1, 0, n),
@@ -86,8 +93,14 @@ def _text(value):
         value = tf.convert_to_tensor(value)
         if value.shape.rank == 0:
             return _format_scalar(value)
+        if value.shape.rank is not None:
+            # A tensor stands for a (nested) Python list: print it as one.
+            from kgraph.operators.strings import text_of
+            return text_of(value)
         return tf.strings.format("{}", value, summarize=-1)
-    return tf.constant(str(value))
+    from kgraph.operators.strings import python_text
+    text = python_text(value)   # a tuple/list/dict holding tensors: Python's text too
+    return text if tf.is_tensor(text) else tf.constant(text)
 
 
 def print_(*args, sep=" ", end="\n", file=None, flush=False):
@@ -115,6 +128,119 @@ def print_(*args, sep=" ", end="\n", file=None, flush=False):
     return None
 
 
+# -- assert -------------------------------------------------------------------
+#
+# Python's order around an assert: everything before it has run, nothing
+# after it runs if it fails. In a graph, ops run when their inputs are ready,
+# and TensorFlow orders a stateful op only after earlier ops on the same
+# resource (tf.function's automatic control dependencies): an Assert and a
+# variable update are unordered. So an assertion op gets a control
+# dependency on every stateful op created before it in its graph, and the
+# statements after it (the rest of its block, and, through ``assert_block``,
+# the statements after a block holding an assert) run under a control
+# dependency on it.
+#
+# XLA drops assertion ops. Under XLA a failing assert instead writes its
+# index into an error register (an int32 variable owned by the caller that
+# compiles: ``kgraph.function(..., jit_compile=True)`` or a GraphModel step);
+# the caller reads it after the computation and raises the AssertionError on
+# the host. Without a register, an assert in code that XLA compiles is refused.
+
+_registers = threading.local()
+
+
+class AssertRegister:
+    """Where asserts compiled by XLA report a failure: ``variable`` holds 0,
+    or the 1-based index into ``sites`` of the first assert that failed."""
+
+    def __init__(self):
+        with tf.init_scope():
+            self.variable = tf.Variable(0, dtype=tf.int32, trainable=False,
+                                        name="kgraph_assert_register")
+            # Steps that completed since the reset (counted by the callers
+            # that run several steps per call: kgraph/layers/_step_failures.py).
+            self.good_steps = tf.Variable(0, dtype=tf.int32, trainable=False,
+                                          name="kgraph_assert_register_steps")
+        self.sites = []   # (location text, message text or None), one per traced assert
+
+    @contextlib.contextmanager
+    def active(self):
+        """Asserts traced for XLA inside this block report to this register."""
+        old = getattr(_registers, "current", None)
+        _registers.current = self
+        try:
+            yield self
+        finally:
+            _registers.current = old
+
+    def failed(self):
+        """A bool tensor: did an assert fail since the last reset?"""
+        return tf.not_equal(self.variable, 0)
+
+    def reset(self):
+        self.variable.assign(0)
+        self.good_steps.assign(0)
+
+    def error(self, index=None):
+        """The AssertionError for failure ``index`` (read from the variable if
+        None), or None if no assert failed."""
+        if not self.sites:
+            return None
+        if index is None:
+            index = int(self.variable.numpy())
+        if index <= 0 or index > len(self.sites):
+            return None
+        location, text = self.sites[index - 1]
+        err = AssertionError(f"{text} (assertion at {location})" if text
+                             else f"assertion at {location} failed")
+        err.location = location
+        err.kgraph_message = text or ""
+        return err
+
+
+def current_register():
+    return getattr(_registers, "current", None)
+
+
+_stateful_seen = weakref.WeakKeyDictionary()   # graph -> (ops scanned, stateful ops)
+
+
+def _stateful_ops_so_far(graph):
+    """The stateful ops created so far in ``graph`` (scanned incrementally)."""
+    seen, found = _stateful_seen.get(graph, (0, []))
+    ops = graph.get_operations()
+    for op in ops[seen:]:
+        try:
+            stateful = op.op_def.is_stateful
+        except Exception:  # noqa: BLE001 - ops without an OpDef: keep them ordered
+            stateful = True
+        if stateful:
+            found.append(op)
+    _stateful_seen[graph] = (len(ops), found)
+    return list(found)
+
+
+def _in_graph():
+    return not tf.executing_eagerly()
+
+
+def _after_everything_so_far():
+    """Control dependencies on every stateful op created so far in the
+    current graph (a no-op context outside graphs)."""
+    if not _in_graph():
+        return contextlib.nullcontext()
+    ops = _stateful_ops_so_far(tf.compat.v1.get_default_graph())
+    return tf.control_dependencies(ops) if ops else contextlib.nullcontext()
+
+
+def assert_block():
+    """``with kg__.assert_block(): <statement>``: a statement (an ``if``, a
+    loop...) that holds an assert, or a statement that follows one, runs after
+    every stateful op before it in the graph (so after the assertion ops
+    before it, and an assertion inside it after the updates before it)."""
+    return _after_everything_so_far()
+
+
 def assert_(test, message=None):
     """``assert test, message()``; ``message`` is a thunk (evaluated lazily).
 
@@ -128,15 +254,61 @@ def assert_(test, message=None):
             raise AssertionError(message())
         return contextlib.nullcontext()
     loc = caller_location()
-    record("assert", "graph", "condition is a symbolic tensor: tf.debugging.Assert", loc)
-    text = message() if message is not None else None
-    data = [f"{ASSERT_MARKER}{location_text(loc)}:"]
-    if text is not None:
-        data.append(text)
     test = tf.convert_to_tensor(test)
     if test.dtype != tf.bool:
         test = tf.cast(test, tf.bool)
     if test.shape.rank:
         test = tf.reduce_all(test)
-    op = tf.debugging.Assert(test, data, summarize=16)
+    if jit_compile():
+        return _assert_for_xla(test, message, loc)
+    record("assert", "graph", "condition is a symbolic tensor: tf.debugging.Assert", loc)
+    text = message() if message is not None else None
+    data = [f"{ASSERT_MARKER}{location_text(loc)}:"]
+    if text is not None:
+        data.append(text)
+    with _after_everything_so_far():
+        op = tf.debugging.Assert(test, data, summarize=16)
     return tf.control_dependencies([op])
+
+
+def _static_message(message):
+    """The assert's message as Python text, if it is one without tensors
+    (XLA cannot compile string ops)."""
+    if message is None:
+        return None
+    try:
+        with tf.Graph().as_default():   # a scratch graph: nothing reaches the trace
+            text = message()
+    except Exception:  # noqa: BLE001 - a message computed from tensors of the trace
+        return "(message computed from tensors: not available under XLA)"
+    if isinstance(text, str):
+        return text
+    if tf.is_tensor(text):
+        try:
+            return tf.get_static_value(text).decode() if text.dtype == tf.string else str(
+                tf.get_static_value(text))
+        except Exception:  # noqa: BLE001
+            return "(message computed from tensors: not available under XLA)"
+    return str(text)
+
+
+def _assert_for_xla(test, message, loc):
+    register = current_register()
+    where = location_text(loc)
+    if register is None:
+        raise StagingError(
+            "an assert in code compiled with XLA: XLA drops assertion ops, so it would "
+            "never fail", location=where,
+            hints=("call the function through kgraph.function(f, jit_compile=True), or "
+                   "in a kgraph.GraphModel step: both carry the failure out of XLA and "
+                   "raise the AssertionError",
+                   "or compile without XLA (jit_compile=False)"),
+            kind="assert-under-xla")
+    record("assert", "graph", "under XLA: a failure is recorded in an error register "
+           "and raised on the host after the call", loc)
+    register.sites.append((where, _static_message(message)))
+    index = len(register.sites)
+    var = register.variable
+    first = tf.logical_and(tf.equal(var.read_value(), 0), tf.logical_not(test))
+    var.assign(tf.where(first, tf.constant(index, tf.int32), var.read_value()))
+    return contextlib.nullcontext()

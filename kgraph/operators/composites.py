@@ -25,6 +25,7 @@ branches it works like a name, set in a loop it is reported at the user's line.
 
 from __future__ import annotations
 
+from kgraph.operators.lists import GraphList
 from kgraph.operators.undefined import Undefined
 
 
@@ -47,6 +48,9 @@ def write_item(obj, key, value):
         # The key did not exist before the statement: it must not exist now.
         if isinstance(obj, dict):
             obj.pop(key, None)
+        return
+    if isinstance(obj, GraphList):
+        obj.scoped_setitem(key, value)   # see GraphList._contents
         return
     obj[key] = value
 

@@ -111,6 +111,19 @@ class Zip(IndexedIterable):
         return tuple(i.get(k) for i in self.inners)
 
 
+class Reversed(IndexedIterable):
+    def __init__(self, inner):
+        self.inner = inner
+        self.description = f"reversed {inner.description}"
+
+    def size(self):
+        return self.inner.size()
+
+    def get(self, k):
+        n = tf.convert_to_tensor(self.inner.size())
+        return self.inner.get(n - 1 - tf.cast(k, n.dtype))
+
+
 class DatasetIterable:
     description = "a tf.data.Dataset"
 
@@ -126,8 +139,8 @@ class DatasetIterable:
 
 def as_graph_iterable(value):
     """The graph iterable for ``value``, or None when Python should iterate it."""
-    if isinstance(value, (IndexedIterable, DatasetIterable)):
-        return value
+    if isinstance(value, (IndexedIterable, DatasetIterable, GraphList)):
+        return value   # a graph list has size() and get(k) like an IndexedIterable
     if not is_staged(value):
         return None
     if isinstance(value, tf.data.Dataset):
@@ -153,6 +166,18 @@ def enumerate_(iterable, start=0):
     return Enumerate(inner, start)
 
 
+def reversed_(seq):
+    """``reversed(seq)``: a graph iterable walked from the end when ``seq`` is staged."""
+    if isinstance(seq, GraphList):
+        return seq[::-1]
+    inner = as_graph_iterable(seq)
+    if inner is None:
+        return builtins.reversed(seq)
+    if isinstance(inner, DatasetIterable):
+        raise TypeError("reversed() of a tf.data.Dataset: datasets are read in order")
+    return Reversed(inner)
+
+
 def zip_(*iterables):
     inners = [as_graph_iterable(i) for i in iterables]
     if all(i is None for i in inners):
@@ -172,8 +197,13 @@ def zip_(*iterables):
 def len_(value):
     if isinstance(value, GraphList):
         return value.length
+    if isinstance(value, tf.TensorArray):
+        return value.size()
     if isinstance(value, IndexedIterable):
         return value.size()
+    if tf.is_tensor(value) and value.dtype == tf.string and value.shape.rank == 0:
+        # A string tensor stands for a Python str: len() counts its characters.
+        return tf.strings.length(value, unit="UTF8_CHAR")
     if is_staged(value):
         if isinstance(value, tf.data.Dataset):
             return value.cardinality()

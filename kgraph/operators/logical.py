@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from kgraph import context
 from kgraph.errors import StagingTypeError, StagingValueError
+from kgraph.operators.lists import GraphList, contains
 from kgraph.operators.staging import (caller_location, describe, is_staged, location_text,
                                       record)
 
@@ -178,7 +179,8 @@ def _not_in_at(container, x, loc):
 
 def _tensor_membership(x, container):
     """True when Python's ``in`` would compare tensors (and call ``bool()`` on them)."""
-    if tf.is_tensor(x) or tf.is_tensor(container) or isinstance(container, tf.data.Dataset):
+    if tf.is_tensor(x) or tf.is_tensor(container) or isinstance(
+            container, (tf.data.Dataset, GraphList)):
         return True
     if isinstance(container, (list, tuple, set, frozenset, dict)):
         return any(tf.is_tensor(e) for e in container)
@@ -186,6 +188,8 @@ def _tensor_membership(x, container):
 
 
 def _contains(container, x, loc_text):
+    if isinstance(container, GraphList):
+        return contains(container, x)
     if isinstance(container, range):
         return _in_range(container, x)
     if isinstance(container, (str, bytes)):

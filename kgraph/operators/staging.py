@@ -11,6 +11,8 @@ import sys
 
 import tensorflow as tf
 
+from kgraph.operators.undefined import MaybeUnbound
+
 from kgraph import context
 from kgraph.report import Decision
 
@@ -18,7 +20,11 @@ from kgraph.report import Decision
 def is_staged(value):
     if tf.executing_eagerly():
         return False
-    return tf.is_tensor(value) or isinstance(value, tf.data.Dataset)
+    # A Weak number stands, in a scratch trace, for what will be a tensor; a
+    # MaybeUnbound (a variable bound only on some run-time paths) is a graph
+    # value behind a run-time check: operators treat both as tensors.
+    return (tf.is_tensor(value) or isinstance(value, (tf.data.Dataset, MaybeUnbound))
+            or is_weak_proxy(value))
 
 
 def describe(value):
@@ -56,12 +62,28 @@ def record(construct, path, reason, loc=None, depth=3):
     rec.add(Decision(loc[0], loc[1], construct, path, reason))
 
 
-def display_name(name):
+_ROLE_TEXT = {"return": "the return value", "return-flag": "the 'has returned' flag",
+              "break-flag": "the 'break' flag", "continue-flag": "the 'continue' flag"}
+_GENERATED_PREFIXES = {"retval_": "return", "do_return_": "return-flag",
+                       "break_": "break-flag", "continue_": "continue-flag"}
+
+
+def role_of(name):
+    """The role of a variable kgraph's own passes generated (its namer's prefixes)."""
+    for prefix, role in _GENERATED_PREFIXES.items():
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            return role
+    return None
+
+
+def display_name(name, role=None):
     """How error messages refer to a state variable (generated ones get prose)."""
-    if name.startswith("retval_"):
-        return "the return value"
-    if name.startswith("do_return_"):
-        return "the 'has returned' flag"
-    if name.startswith("break_"):
-        return "the 'break' flag"
+    role = role or role_of(name)
+    if role in _ROLE_TEXT:
+        return _ROLE_TEXT[role]
     return f"'{name}'"
+
+
+def is_weak_proxy(value):
+    from kgraph.operators.weak import Weak
+    return isinstance(value, Weak)

@@ -1,17 +1,32 @@
 """Control-flow state: how Python values cross tf.cond / tf.while_loop.
 
-Each state variable gets a *slot spec* that says how its value is encoded
-into TensorFlow-compatible structures and decoded back:
+Every state variable of a graph ``if`` / ``while`` / ``for`` gets a *slot*: a
+small object of one class per kind of value, which knows
 
-* ``tensor``: a tensor (Python numbers are converted, with a chosen dtype and
-  possibly a relaxed shape);
-* ``nest``: a tuple/list/dict of tensors, passed as is;
-* ``list``: a Python list that grows in a graph loop, carried as a
-  ``GraphList`` (a TensorArray plus its length);
-* ``same``: a Python object that must come out exactly as it went in
-  (``None``, a layer, a string...): it does not enter the graph at all;
-* ``undefined``: no value on entry; filled with zeros of the spec learned
-  from the body (only used for return values).
+* ``encode(value, entry)``: the tensors (a "flow") the value is carried as, or
+  None when it does not enter the graph at all;
+* ``decode(flow)``: the value again, from the flow;
+* ``merge(new, site)``: what a value coming out of a branch or loop body
+  means for the slot: ``self`` when it fits, a *learned* better slot (a
+  Python number's dtype, a relaxed shape, a list that grows), or an error
+  naming the variable when Python's types really differ;
+* ``scratch_value(value)``: what a scratch trace (which only learns types)
+  hands the body instead of ``value``.
+
+The kinds:
+
+=================  ==========================================================
+``TensorSlot``     a dense tensor of one dtype (its shape may be relaxed)
+``WeakSlot``       a Python number: no dtype until it meets a tensor
+``CompositeSlot``  a ``tf.SparseTensor`` / ``tf.RaggedTensor`` (spec relaxed)
+``NestSlot``       a tuple/list/dict of tensors, passed as is
+``ListSlot``       a Python list that grows in a graph loop (a ``GraphList``)
+``SameSlot``       a Python object that must come out exactly as it went in
+``StrSlot``        a Python str that graph control flow changes (a tf.string)
+``UndefinedSlot``  no value on entry (a return value not returned yet)
+``MaybeSlot``      a tensor bound only on some run-time paths (first bound in a
+                   loop): carried with a "bound" flag, see ``MaybeUnbound``
+=================  ==========================================================
 """
 
 from __future__ import annotations
@@ -22,21 +37,27 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-from kgraph.errors import (StagingTypeError, StagingValueError,
+from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UndefinedVariableError)
 from kgraph.operators.lists import GraphList, TypedList
-from kgraph.operators.undefined import Undefined, _NoReturn
+from kgraph.operators.undefined import InLoop, MaybeUnbound, Undefined, Unobserved
+from kgraph.operators.weak import Group, Weak, unwrap
 
 
 @dataclasses.dataclass
-class Slot:
-    kind: str                     # tensor | nest | list | same | undefined
-    dtype: object = None
-    shape: object = None          # tf.TensorShape for 'tensor'
-    value: object = None          # the object for 'same'
-    element: object = None        # tf.TensorSpec of list elements for 'list'
-    template: object = None       # nest structure template (TypeSpecs) for 'undefined'
-    from_python: bool = False     # a Python number converted by us
+class Site:
+    """Where a value is checked: for error messages and merge rules."""
+
+    name: str
+    where: str                 # "the while loop", "the if statement"...
+    loc_text: str
+    loop: bool
+    role: str = None           # "return" / "return-flag" / "break-flag" / None
+
+    @property
+    def shown(self):
+        from kgraph.operators.staging import display_name
+        return display_name(self.name, self.role)
 
 
 class OneBranchError(UndefinedVariableError):
@@ -53,19 +74,583 @@ class OneBranchError(UndefinedVariableError):
             hints=(f"assign {listed} in both branches, or before {where}",))
 
 
-class Respec(Exception):
-    """Internal: the trial trace learned better slot specs; build again."""
-
-    def __init__(self, index, slot, note=None):
-        super().__init__(f"respec slot {index}")
-        self.index = index
-        self.slot = slot
-        self.note = note
-
-
 def is_python_number(v):
-    return isinstance(v, (bool, numbers.Number, np.generic)) and not isinstance(v, np.ndarray)
+    return isinstance(v, (bool, numbers.Number, np.generic, Weak)) and not isinstance(
+        v, np.ndarray)
 
+
+def _is_weak_number(v):
+    """A Python int or float (not a bool, not a NumPy scalar: those have dtypes)."""
+    return isinstance(v, Weak) or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _is_float_number(v):
+    if isinstance(v, Weak):
+        return v.group.root().is_float or isinstance(v.value, float)
+    return isinstance(v, float)
+
+
+def _python_type_name(is_float):
+    return "float" if is_float else "int"
+
+
+class Slot:
+    carried = True
+
+    def encode(self, value, entry=False):
+        raise NotImplementedError
+
+    def decode(self, flow):
+        return flow
+
+    def merge(self, new, site):
+        raise NotImplementedError
+
+    def scratch_value(self, value):
+        """A stand-in for ``value`` in a scratch trace (placeholders of its spec)."""
+        flow = self.encode(value, entry=True)
+        if flow is None:
+            return self.decode(None)
+        return self.decode(tf.nest.map_structure(_placeholder_of, flow))
+
+    def invariant(self, flow):
+        """Shape invariant of the flow in a tf.while_loop (its own spec by default)."""
+        return tf.nest.map_structure(_spec_of, flow)
+
+    def zeros(self):
+        """A value of this slot standing for one that is never observed."""
+        raise StagingTypeError("internal: no placeholder value for this kind of state")
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash((type(self), self._key()))
+
+    def _key(self):
+        return ()
+
+
+def _placeholder_of(x):
+    if isinstance(x, tf.Tensor):
+        return tf.raw_ops.Placeholder(dtype=x.dtype, shape=x.shape)
+    return x
+
+
+def _spec_of(x):
+    if isinstance(x, tf.Tensor):
+        return x.shape
+    return tf.type_spec_from_value(x)
+
+
+# ------------------------------------------------------------------ same
+
+class SameSlot(Slot):
+    """A Python object (``None``, a layer, a string...) that stays out of the graph."""
+
+    carried = False
+
+    def __init__(self, value):
+        self.value = value
+
+    def _key(self):
+        return (id(self.value),)
+
+    def encode(self, value, entry=False):
+        return None
+
+    def decode(self, flow):
+        return self.value
+
+    def scratch_value(self, value):
+        return value
+
+    def merge(self, new, site):
+        if new is self.value or _same_list(new, self.value):
+            return self
+        if isinstance(self.value, str) and _is_text(new):
+            # A Python string changed by graph control flow (FizzBuzz's
+            # ``msg += 'Fizz'``): carried as a scalar tf.string tensor.
+            return StrSlot()
+        if isinstance(self.value, list) and isinstance(new, (list, GraphList)):
+            # A Python list that grows in the body: carry it as a GraphList.
+            element = _element_spec_of(self.value, site) or _element_spec_of(new, site)
+            if element is not None:
+                return ListSlot(element)
+            return self
+        if not site.loop:
+            hint = ("return the same kind of value on every path (e.g. a tensor of one "
+                    "dtype)" if site.role == "return" else
+                    f"give {site.shown} a tensor value of one dtype in both branches")
+            raise StagingTypeError(
+                f"{site.shown} is {_kind_text(self.value)} in one branch of {site.where} and "
+                f"{_kind_text(new)} in the other; a graph conditional must produce the "
+                f"same kind of value in both", location=site.loc_text, hints=(hint,))
+        raise StagingTypeError(
+            f"{site.shown} is {_kind_text(self.value)} before {site.where} but becomes "
+            f"{_kind_text(new)} inside it; graph control flow cannot change a "
+            f"Python object into something else",
+            location=site.loc_text,
+            hints=(f"give {site.shown} a tensor value of the right dtype before {site.where}",))
+
+
+# ------------------------------------------------------------------- str
+
+def _is_text(v):
+    return isinstance(v, str) or (isinstance(v, tf.Tensor) and v.dtype == tf.string
+                                  and v.shape.rank == 0)
+
+
+class StrSlot(Slot):
+    """A Python ``str`` that graph control flow changes: a scalar ``tf.string``.
+
+    Python strings and string tensors both merge into it; the text operators
+    (``kgraph/operators/strings.py``) make string tensors print as Python's
+    text, so a string built in a tensor loop reads as the Python one.
+    """
+
+    def __repr__(self):
+        return "StrSlot()"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, Undefined):
+            return self.zeros()
+        if isinstance(value, str):
+            return tf.constant(value, tf.string)
+        return value
+
+    def zeros(self):
+        return placeholder_like(tf.TensorSpec([], tf.string))
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            if isinstance(new, _NoReturn):
+                return self
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        if _is_text(new):
+            return self
+        where = (f"before {site.where} but becomes {_kind_text(new)} inside it" if site.loop
+                 else f"in one branch of {site.where} and {_kind_text(new)} in the other")
+        raise StagingTypeError(
+            f"{site.shown} is a string {where}", location=site.loc_text,
+            hints=(f"keep {site.shown} a string on every path (str(...) converts a "
+                   f"number)",))
+
+
+# ---------------------------------------------------------------- tensor
+
+class TensorSlot(Slot):
+    """A dense tensor of one dtype; ``python`` names the Python type it came from."""
+
+    def __init__(self, dtype, shape, python=None):
+        self.dtype = tf.as_dtype(dtype)
+        self.shape = tf.TensorShape(shape)
+        self.python = python
+
+    def _key(self):
+        return (self.dtype, tuple(self.shape.as_list()) if self.shape.rank is not None
+                else None)
+
+    def __repr__(self):
+        return f"TensorSlot({self.dtype.name}, {self.shape})"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, Undefined):     # a branch that has not returned yet
+            return self.zeros()
+        if is_python_number(value):
+            return tf.constant(unwrap(value), dtype=self.dtype)
+        t = value
+        if entry and self.shape.rank is not None and t.shape != self.shape:
+            t = tf.compat.v1.placeholder_with_default(t, self.shape)   # relaxed invariant
+        elif entry and self.shape.rank is None and t.shape.rank is not None:
+            t = tf.compat.v1.placeholder_with_default(t, self.shape)
+        return t
+
+    def zeros(self):
+        return placeholder_like(tf.TensorSpec(self.shape, self.dtype))
+
+    def merge(self, new, site):
+        if isinstance(new, MaybeUnbound):
+            return MaybeSlot(self, new.name, new.where).merge(new, site)
+        if isinstance(new, InLoop):
+            return MaybeSlot(self, site.name, site.loc_text)
+        if isinstance(new, Undefined):
+            if isinstance(new, Unobserved):
+                return self
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        if _is_weak_number(new) or isinstance(new, (bool, np.generic)):
+            if isinstance(new, Weak) and (self.dtype.is_integer or self.dtype.is_floating):
+                new.group.meet(self.dtype)
+            if not _number_fits(unwrap(new), self.dtype):
+                raise _kind_change(site, f"a {self.dtype.name} tensor", _kind_text(new),
+                                   self.dtype)
+            return self
+        if not isinstance(new, tf.Tensor):
+            raise StagingTypeError(
+                f"{site.shown} is a tensor before {site.where} but becomes {_kind_text(new)} "
+                f"inside it" if site.loop else
+                f"{site.shown} is a {self.dtype.name} tensor in one branch of {site.where} "
+                f"and {_kind_text(new)} in the other",
+                location=site.loc_text,
+                hints=(f"keep {site.shown} a tensor of dtype {self.dtype.name}",))
+        if new.dtype != self.dtype:
+            if not site.loop:
+                raise StagingTypeError(
+                    f"{site.shown} is a {self.dtype.name} tensor in one branch of "
+                    f"{site.where} and a {new.dtype.name} tensor in the other",
+                    location=site.loc_text,
+                    hints=(f"cast one of them, e.g. tf.cast(..., tf.{new.dtype.name})",))
+            raise StagingTypeError(
+                f"{site.shown} changes dtype inside {site.where}: {self.dtype.name} before, "
+                f"{new.dtype.name} after",
+                location=site.loc_text,
+                hints=(f"cast it back, e.g. tf.cast(..., tf.{self.dtype.name}), or start "
+                       f"{site.shown} with the dtype it gets inside {site.where}",))
+        if site.loop and not _fits(new.shape, self.shape):
+            relaxed = self.shape.most_specific_compatible_shape(new.shape)
+            return TensorSlot(self.dtype, relaxed, self.python)
+        return self
+
+
+def _kind_change(site, before, after, dtype):
+    if site.loop:
+        return StagingTypeError(
+            f"{site.shown} is {before} before {site.where} but becomes {after} inside it",
+            location=site.loc_text,
+            hints=(f"keep {site.shown} of one type, e.g. tf.cast(..., tf.{dtype.name})",))
+    return StagingTypeError(
+        f"{site.shown} is {before} in one branch of {site.where} and {after} in the other; "
+        f"a graph conditional must produce one dtype",
+        location=site.loc_text,
+        hints=(f"make both branches give the same type, e.g. tf.cast(..., tf.{dtype.name})",))
+
+
+# ------------------------------------------------------------------ weak
+
+_DEFAULT_DTYPE = {False: tf.int32, True: tf.float32}
+
+
+class WeakSlot(Slot):
+    """A Python int or float that becomes graph state: it has no dtype until it
+    meets a tensor, then takes that tensor's dtype (as ``int64_tensor + 1`` does).
+
+    ``dtype`` is the provisional dtype used if nothing says otherwise; ``group``
+    links it to the numbers it met in a scratch trace (see ``weak.py``).
+    """
+
+    def __init__(self, is_float, dtype=None, group=None):
+        self.is_float = is_float
+        self.dtype = tf.as_dtype(dtype) if dtype is not None else _DEFAULT_DTYPE[is_float]
+        self.group = group
+
+    def _key(self):
+        return ("weak", self.is_float, self.dtype)
+
+    def __repr__(self):
+        return f"WeakSlot({_python_type_name(self.is_float)}, {self.dtype.name})"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, Undefined):
+            return self.zeros()
+        if isinstance(value, tf.Tensor):
+            return value if value.dtype == self.dtype else tf.cast(value, self.dtype)
+        return tf.constant(unwrap(value), dtype=self.dtype)
+
+    def zeros(self):
+        return tf.zeros([], self.dtype)
+
+    def scratch_value(self, value):
+        if isinstance(value, Weak):
+            return value
+        if _is_weak_number(value):
+            if self.group is None:
+                self.group = Group(self.is_float)
+            return Weak(value, self.group)
+        return super().scratch_value(value)
+
+    def resolved(self, site=None):
+        """The dtype learned for this number (what it met), else the provisional one."""
+        if self.group is not None:
+            met = self.group.resolve()
+            if met is not None and _dtype_fits_python(self.is_float, met):
+                return TensorSlot(met, [], python=_python_type_name(self.is_float))
+            ints = [d for d in self.group.root().met if d.is_integer]
+            if self.is_float and ints and site is not None:
+                raise StagingTypeError(
+                    f"{site.shown} is a Python float in {site.where} but meets "
+                    f"{ints[0].name} tensors there; Python would compute floats, a graph "
+                    f"cannot add a float to an {ints[0].name} tensor",
+                    location=site.loc_text,
+                    hints=(f"start {site.shown} as an int (e.g. 0 instead of 0.0), or cast "
+                           f"the tensors: tf.cast(..., tf.float32)",))
+        return TensorSlot(self.dtype, [], python=_python_type_name(self.is_float))
+
+    def merge(self, new, site):
+        if isinstance(new, MaybeUnbound):
+            return MaybeSlot(self.merge(new.value, site), new.name, new.where)
+        if isinstance(new, InLoop):
+            return MaybeSlot(self.resolved(site), site.name, site.loc_text)
+        if isinstance(new, Undefined):
+            if isinstance(new, Unobserved):
+                return self
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        if _is_weak_number(new):
+            new_float = _is_float_number(new)
+            if isinstance(new, Weak) and self.group is not None:
+                self.group.union(new.group)
+            if new_float == self.is_float:
+                return self
+            if site.loop:
+                # An int that becomes a float in the loop (Python allows it):
+                # carried as a float.
+                return WeakSlot(True, _DEFAULT_DTYPE[True] if not self.dtype.is_floating
+                                else self.dtype, self.group)
+            raise StagingTypeError(
+                f"{site.shown} is a Python {_python_type_name(self.is_float)} in one branch "
+                f"of {site.where} and a Python {_python_type_name(new_float)} in the other; "
+                f"Python would give an int on one path and a float on the other, a graph "
+                f"value has one dtype",
+                location=site.loc_text,
+                hints=(f"use the same type in both branches, e.g. "
+                       f"{'0.0 instead of 0' if new_float else 'float(...)'}",))
+        if isinstance(new, (bool, np.generic)):
+            raise _kind_change(site, f"a Python {_python_type_name(self.is_float)}",
+                               _kind_text(new), self.dtype)
+        if isinstance(new, tf.Tensor):
+            if not _dtype_fits_python(self.is_float, new.dtype):
+                raise _kind_change(site, f"a Python {_python_type_name(self.is_float)}",
+                                   _kind_text(new), new.dtype)
+            if self.group is not None:
+                self.group.meet(new.dtype)
+            shape = new.shape if not site.loop else \
+                tf.TensorShape([]).most_specific_compatible_shape(new.shape)
+            return TensorSlot(new.dtype, shape, python=_python_type_name(self.is_float))
+        raise _kind_change(site, f"a Python {_python_type_name(self.is_float)}",
+                           _kind_text(new), self.dtype)
+
+
+def _dtype_fits_python(is_float, dtype):
+    if is_float:
+        return dtype.is_floating or dtype.is_complex
+    return dtype.is_integer or dtype.is_floating or dtype.is_complex
+
+
+def _number_fits(value, dtype):
+    if isinstance(value, (bool, np.bool_)):
+        return dtype == tf.bool
+    if isinstance(value, np.generic):
+        return tf.as_dtype(value.dtype) == dtype or (
+            np.issubdtype(value.dtype, np.integer) and (dtype.is_integer or dtype.is_floating))
+    if isinstance(value, numbers.Integral):
+        return dtype.is_integer or dtype.is_floating or dtype.is_complex
+    return dtype.is_floating or dtype.is_complex
+
+
+# ------------------------------------------------------------- composite
+
+class CompositeSlot(Slot):
+    """A ``tf.SparseTensor`` or ``tf.RaggedTensor``: its spec is relaxed like a shape."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def _key(self):
+        return (self.spec,)
+
+    def __repr__(self):
+        return f"CompositeSlot({self.spec})"
+
+    def encode(self, value, entry=False):
+        return value
+
+    def scratch_value(self, value):
+        return value
+
+    def invariant(self, flow):
+        return self.spec
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        try:
+            spec = tf.type_spec_from_value(new)
+        except (TypeError, ValueError):
+            spec = None
+        relaxed = None if spec is None else self.spec.most_specific_common_supertype([spec])
+        if relaxed is None:
+            raise StagingTypeError(
+                f"{site.shown} is {_kind_text_spec(self.spec)} before {site.where} but "
+                f"becomes {_kind_text(new)} inside it", location=site.loc_text,
+                hints=("keep the same kind of composite tensor and dtype",))
+        if site.loop and relaxed != self.spec:
+            return CompositeSlot(relaxed)
+        return self
+
+
+def _kind_text_spec(spec):
+    return f"a {type(spec).__name__.replace('Spec', '')} of dtype {spec.dtype.name}"
+
+
+# ------------------------------------------------------------------ nest
+
+class NestSlot(Slot):
+    """A tuple / list / dict of tensors (or TensorArrays), passed as is."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def _key(self):
+        return (id(self.value),)
+
+    def encode(self, value, entry=False):
+        if isinstance(value, Undefined):
+            return self.zeros()
+        return tf.nest.map_structure(
+            lambda x: tf.convert_to_tensor(unwrap(x)) if is_python_number(x) else x, value)
+
+    def zeros(self):
+        return tf.nest.map_structure(placeholder_like, self.value)
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            if isinstance(new, Unobserved):
+                return self
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        if isinstance(self.value, list) and (isinstance(new, GraphList) or isinstance(
+                new, list) and len(new) != len(self.value)):
+            element = _element_spec_of(self.value, site) or _element_spec_of(new, site)
+            return ListSlot(element)
+        _check_nest(self.value, new, site)
+        return self
+
+
+# ------------------------------------------------------------------ list
+
+class ListSlot(Slot):
+    """A Python list appended to in a graph loop: a ``GraphList`` (TensorArray + length).
+
+    ``capacity`` is set when XLA needs the final size up front.
+    """
+
+    def __init__(self, element, capacity=None):
+        self.element = element
+        self.capacity = capacity
+
+    def _key(self):
+        return (self.element, self.capacity is not None)
+
+    def __repr__(self):
+        return f"ListSlot({self.element})"
+
+    def encode(self, value, entry=False):
+        if not isinstance(value, GraphList):
+            value = GraphList.from_python(value, self.element, self.capacity)
+        return value.to_flow()
+
+    def decode(self, flow):
+        return GraphList.from_flow(flow, self.element, self.capacity)
+
+    def scratch_value(self, value):
+        return self.decode(self.encode(value, entry=True))
+
+    def invariant(self, flow):
+        return None
+
+    def merge(self, new, site):
+        if not site.loop and isinstance(new, list):
+            # The other branch grew this list: both branches must agree.
+            return _ConvertList(self)
+        if not isinstance(new, GraphList):
+            raise StagingTypeError(f"{site.shown} is a list accumulated in a TensorArray but "
+                                   f"becomes {_kind_text(new)} inside {site.where}",
+                                   location=site.loc_text)
+        if new.element is not None and self.element is None:
+            return ListSlot(new.element, self.capacity)
+        return self
+
+
+class _ConvertList(ListSlot):
+    """Learned in an ``if``: the list must enter both branches as a GraphList."""
+
+    def __init__(self, slot):
+        super().__init__(slot.element, slot.capacity)
+
+    def _key(self):
+        return ("convert",) + super()._key()
+
+
+# ------------------------------------------------------------- undefined
+
+class UndefinedSlot(Slot):
+    """No value on entry. For the return value (``NO_RETURN``) the kind of
+    value it will hold is learned from the first path that returns: ``inner``."""
+
+    def __init__(self, value, inner=None):
+        self.value = value
+        self.inner = inner
+
+    @property
+    def carried(self):
+        return self.inner is not None
+
+    def _key(self):
+        return (self.inner,)
+
+    def __repr__(self):
+        return f"UndefinedSlot({self.value!r}, {self.inner!r})"
+
+    def encode(self, value, entry=False):
+        if self.inner is None:
+            return None
+        if isinstance(value, Undefined):     # not returned yet: a placeholder value
+            return self.inner.zeros()
+        return self.inner.encode(value, entry)
+
+    def decode(self, flow):
+        if self.inner is None:
+            return self.value
+        return self.inner.decode(flow)
+
+    def scratch_value(self, value):
+        if self.inner is None or isinstance(value, Undefined):
+            return value
+        return self.inner.scratch_value(value)
+
+    def invariant(self, flow):
+        return self.inner.invariant(flow)
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            return self
+        if not isinstance(self.value, Unobserved):
+            if isinstance(new, MaybeUnbound) or _tensor_like(new) and site.name.isidentifier() \
+                    and (site.loop or isinstance(self.value, InLoop)):
+                # First bound inside a loop (or in one branch inside a loop that
+                # had not bound it): bound after it on the paths that bound it,
+                # as in Python; checked at run time where it is read.
+                return MaybeSlot.for_value(new, site)
+            if not site.loop:
+                raise OneBranchError([site.shown], site.where, site.loc_text)
+            raise UndefinedVariableError(
+                f"{site.shown} is defined inside {site.where} but not before it, and is used "
+                f"after it",
+                location=site.loc_text,
+                hints=(f"assign {site.shown} a value (of the dtype and shape it will have) "
+                       f"before {site.where}",))
+        if self.inner is None:
+            inner = slot_for(new)
+            if not inner.carried:
+                raise StagingTypeError(
+                    f"{site.where} returns {_kind_text(new)}, which cannot be a graph value",
+                    location=site.loc_text,
+                    hints=("return tensors (or Python numbers) from inside graph control "
+                           "flow",))
+            return UndefinedSlot(self.value, inner)
+        merged = self.inner.merge(new, site)
+        return self if merged is self.inner else UndefinedSlot(self.value, merged)
+
+
+# ------------------------------------------------------------- slot_for
 
 def _convertible_nest(v):
     """True for a (possibly nested) structure of tensors / TensorArrays."""
@@ -76,199 +661,76 @@ def _convertible_nest(v):
         for x in leaves)
 
 
-def slot_for(value):
-    """The initial slot spec for a value entering graph control flow."""
+def slot_for(value, entry=None, near=()):
+    """The slot for a value entering graph control flow (or first coming out of a
+    branch: ``entry`` is then the value the variable had before the ``if``, and
+    ``near`` the dtypes its condition compares, a Python number's best guess)."""
+    if isinstance(value, MaybeUnbound):
+        return MaybeSlot(slot_for(value.value), value.name, value.where)
     if isinstance(value, GraphList):
-        return Slot("list", element=value.element)
+        return ListSlot(value.element)
     if isinstance(value, Undefined):
-        return Slot("undefined", value=value)
-    if tf.is_tensor(value) and not isinstance(value, (tf.SparseTensor, tf.RaggedTensor)):
-        if isinstance(value, tf.Variable):
-            return Slot("same", value=value)
-        return Slot("tensor", dtype=value.dtype, shape=value.shape)
-    if is_python_number(value):
+        return UndefinedSlot(value)
+    if isinstance(value, tf.Variable):
+        return SameSlot(value)
+    if isinstance(value, (tf.SparseTensor, tf.RaggedTensor)):
+        return CompositeSlot(tf.type_spec_from_value(value))
+    if _is_text(value) and isinstance(value, tf.Tensor):
+        return StrSlot()
+    if isinstance(value, str) and isinstance(entry, tf.Tensor) and _is_text(entry):
+        return StrSlot()
+    if isinstance(value, tf.Tensor):
+        return TensorSlot(value.dtype, value.shape)
+    if isinstance(value, Weak):
+        return WeakSlot(_is_float_number(value), group=value.group)
+    if _is_weak_number(value):
+        is_float = isinstance(value, float)
+        provisional = None
+        if isinstance(entry, tf.Tensor) and _dtype_fits_python(is_float, entry.dtype):
+            provisional = entry.dtype
+        else:
+            # An int compared with floats only is most likely used with them.
+            same_kind = [d for d in near if d.is_floating] if is_float else (
+                [d for d in near if d.is_integer] or [d for d in near if d.is_floating])
+            if same_kind:
+                provisional = same_kind[0]
+        return WeakSlot(is_float, provisional)
+    if isinstance(value, (bool, np.generic)):
         t = tf.convert_to_tensor(value)
-        return Slot("tensor", dtype=t.dtype, shape=t.shape, from_python=True)
-    if isinstance(value, (list, tuple, dict)) and not isinstance(value, str) and (
-            len(value) > 0 and _convertible_nest(value)):
-        return Slot("nest", value=value)
+        return TensorSlot(t.dtype, t.shape)
+    if isinstance(value, (list, tuple, dict)) and (len(value) > 0 and _convertible_nest(value)):
+        return NestSlot(value)
     if isinstance(value, list) and len(value) == 0:
-        return Slot("nest", value=value)
+        return NestSlot(value)
     if tf.is_tensor(value) or isinstance(value, (tf.TensorArray, tf.experimental.Optional)):
-        return Slot("nest", value=value)
-    return Slot("same", value=value)
-
-
-def encode(value, slot, entry=False):
-    if slot.kind == "same":
-        return None
-    if slot.kind == "undefined":
-        if slot.template is None:
-            return None
-        if isinstance(value, Undefined):  # not returned yet: a placeholder value
-            return tf.nest.map_structure(placeholder_like, slot.template)
-        return tf.nest.map_structure(
-            lambda x, s: tf.convert_to_tensor(x, dtype=s.dtype), value, slot.template)
-    if slot.kind == "tensor":
-        if isinstance(value, Undefined):  # a branch that has not returned yet
-            return placeholder_like(tf.TensorSpec(slot.shape, slot.dtype))
-        t = tf.convert_to_tensor(value, dtype=slot.dtype) if is_python_number(value) \
-            else value
-        if entry and slot.shape is not None and t.shape != slot.shape:
-            t = tf.compat.v1.placeholder_with_default(t, slot.shape)  # relaxed invariant
-        return t
-    if slot.kind == "nest":
-        if isinstance(value, Undefined):
-            return tf.nest.map_structure(placeholder_like, slot.value)
-        return tf.nest.map_structure(
-            lambda x: tf.convert_to_tensor(x) if is_python_number(x) else x, value)
-    if slot.kind == "list":
-        if not isinstance(value, GraphList):
-            value = GraphList.from_python(value, slot.element)
-        return value.to_flow()
-    raise AssertionError(slot.kind)
+        return NestSlot(value)
+    return SameSlot(value)
 
 
 def placeholder_like(like):
     """Zeros standing for a value that is never observed (a return value not
     returned yet on this path): same dtype and rank; unknown dims become 0."""
     if not (tf.is_tensor(like) or isinstance(like, tf.TensorSpec)):
-        like = tf.convert_to_tensor(like)
+        like = tf.convert_to_tensor(unwrap(like))
     shape = like.shape
     dims = [0 if d is None else d for d in shape.as_list()] if shape.rank is not None else []
     return tf.zeros(dims, like.dtype)
 
 
-def decode(encoded, slot):
-    if slot.kind == "same":
-        return slot.value
-    if slot.kind == "undefined" and slot.template is None:
-        return slot.value
-    if slot.kind == "list":
-        return GraphList.from_flow(encoded, slot.element)
-    return encoded
-
-
-def unify(index, name, slot, new, where, loc_text, loop=False):
-    """Check a value coming out of a branch/body against its slot spec.
-
-    Returns None when ``new`` fits; raises ``Respec`` when a better spec was
-    learned; raises ``StagingError`` when the change cannot be staged.
-    """
-    from kgraph.operators.staging import display_name
-    shown = display_name(name)
-    if slot.kind == "same":
-        if new is slot.value or _same_list(new, slot.value):
-            return
-        if isinstance(slot.value, list) and isinstance(new, (list, GraphList)):
-            # A Python list that grows in the body: carry it as a GraphList.
-            element = _element_spec_of(slot.value, name, loc_text) or \
-                _element_spec_of(new, name, loc_text)
-            if element is not None:
-                raise Respec(index, Slot("list", element=element),
-                             note=f"list {shown} is accumulated in a TensorArray")
-            return
-        if not loop:
-            hint = ("return the same kind of value on every path (e.g. a tensor of one "
-                    "dtype)" if name.startswith("retval_") else
-                    f"give {shown} a tensor value of one dtype in both branches")
-            raise StagingTypeError(
-                f"{shown} is {_kind_text(slot.value)} in one branch of {where} and "
-                f"{_kind_text(new)} in the other; a graph conditional must produce the "
-                f"same kind of value in both", location=loc_text, hints=(hint,))
-        raise StagingTypeError(
-            f"{shown} is {_kind_text(slot.value)} before {where} but becomes "
-            f"{_kind_text(new)} inside it; graph control flow cannot change a "
-            f"Python object into something else",
-            location=loc_text,
-            hints=(f"give {shown} a tensor value of the right dtype before {where}",))
-    if slot.kind == "undefined":
-        if isinstance(new, Undefined):
-            return
-        if not isinstance(slot.value, _NoReturn):
-            if not loop:
-                raise OneBranchError([shown], where, loc_text)
-            raise UndefinedVariableError(
-                f"{shown} is defined inside {where} but not before it, and is used after it",
-                location=loc_text,
-                hints=(f"assign {shown} a value (of the dtype and shape it will have) "
-                       f"before {where}",))
-        try:
-            template = tf.nest.map_structure(
-                lambda x: tf.TensorSpec.from_tensor(tf.convert_to_tensor(x)), new)
-        except (TypeError, ValueError):
-            raise StagingTypeError(
-                f"{where} returns {_kind_text(new)}, which cannot be a graph value",
-                location=loc_text,
-                hints=("return tensors (or Python numbers) from inside graph control flow",))
-        if slot.template is None:
-            raise Respec(index, Slot("undefined", value=slot.value, template=template))
-        return _check_nest(slot.template, new, shown, where, loc_text)
-    if isinstance(new, Undefined):
-        if isinstance(new, _NoReturn):
-            return
-        raise OneBranchError([shown], where, loc_text)
-    if slot.kind == "tensor":
-        if new is None or not (tf.is_tensor(new) or is_python_number(new)):
-            raise StagingTypeError(
-                f"{shown} is a tensor before {where} but becomes {_kind_text(new)} inside it",
-                location=loc_text, hints=(f"keep {shown} a tensor of dtype {slot.dtype.name}",))
-        t = tf.convert_to_tensor(new) if is_python_number(new) else new
-        if is_python_number(new):
-            if not _python_fits(new, slot.dtype):
-                raise Respec(index, dataclasses.replace(slot, dtype=t.dtype))
-            return
-        if t.dtype != slot.dtype:
-            if slot.from_python:
-                raise Respec(index, dataclasses.replace(slot, dtype=t.dtype, from_python=False))
-            if not loop:
-                raise StagingTypeError(
-                    f"{shown} is a {slot.dtype.name} tensor in one branch of {where} and a "
-                    f"{t.dtype.name} tensor in the other", location=loc_text,
-                    hints=(f"cast one of them, e.g. tf.cast(..., tf.{t.dtype.name})",))
-            raise StagingTypeError(
-                f"{shown} changes dtype inside {where}: {slot.dtype.name} before, "
-                f"{t.dtype.name} after",
-                location=loc_text,
-                hints=(f"cast it back, e.g. tf.cast(..., tf.{slot.dtype.name}), or start "
-                       f"{shown} with the dtype it gets inside {where}",))
-        if loop and slot.shape is not None and not _fits(t.shape, slot.shape):
-            relaxed = slot.shape.most_specific_compatible_shape(t.shape)
-            raise Respec(index, dataclasses.replace(slot, shape=relaxed),
-                         note=f"shape of {shown} relaxed from {slot.shape} to {relaxed} "
-                              f"(it changes across iterations)")
-        return
-    if slot.kind == "list":
-        if not loop and isinstance(new, list):
-            # The other branch grew this list (a nested cond made it a
-            # GraphList): convert the input list so that both branches agree.
-            raise Respec(index, slot)
-        if not isinstance(new, GraphList):
-            raise StagingTypeError(f"{shown} is a list accumulated in a TensorArray but becomes "
-                               f"{_kind_text(new)} inside {where}", location=loc_text)
-        if new.element is not None and slot.element is None:
-            raise Respec(index, Slot("list", element=new.element))
-        return
-    if slot.kind == "nest":
-        if isinstance(slot.value, list) and (isinstance(new, GraphList) or isinstance(
-                new, list) and len(new) != len(slot.value)):
-            element = _element_spec_of(slot.value, name, loc_text) or \
-                _element_spec_of(new, name, loc_text)
-            raise Respec(index, Slot("list", element=element),
-                         note=f"list {shown} is accumulated in a TensorArray")
-        return _check_nest(slot.value, new, shown, where, loc_text)
-
-
-def unify_all(values, names, slots, where, loc_text, loop=False):
-    """``unify`` every value; variables defined in one branch only are reported together."""
+def merge_all(values, slots, sites):
+    """Merge every value into its slot; variables defined in one branch only are
+    reported together. Returns the merged slots."""
     missing = []
-    for i, v in enumerate(values):
+    merged = []
+    for v, s, site in zip(values, slots, sites):
         try:
-            unify(i, names[i], slots[i], v, where, loc_text, loop=loop)
+            merged.append(s.merge(v, site))
         except OneBranchError as e:
             missing.extend(e.shown_names)
+            merged.append(s)
     if missing:
-        raise OneBranchError(missing, where, loc_text)
+        raise OneBranchError(missing, sites[0].where, sites[0].loc_text)
+    return merged
 
 
 def _fits(actual, invariant):
@@ -280,49 +742,40 @@ def _fits(actual, invariant):
     return all(i is None or i == a for i, a in zip(invariant.as_list(), actual.as_list()))
 
 
-def _python_fits(value, dtype):
-    if isinstance(value, bool):
-        return dtype == tf.bool
-    if isinstance(value, numbers.Integral):
-        return dtype.is_integer or dtype.is_floating
-    return dtype.is_floating or dtype.is_complex
-
-
-def _element_spec_of(lst, name, loc_text):
+def _element_spec_of(lst, site):
     if isinstance(lst, (GraphList, TypedList)) and lst.element is not None:
         return lst.element
     if not lst:
         return None
     last = lst[-1]
     try:
-        t = tf.convert_to_tensor(last)
+        t = tf.convert_to_tensor(unwrap(last))
     except (TypeError, ValueError):
-        from kgraph.operators.staging import display_name
         raise StagingTypeError(
-            f"list {display_name(name)} gets {_kind_text(last)} appended in a graph loop; "
+            f"list {site.shown} gets {_kind_text(last)} appended in a graph loop; "
             f"only tensors can be accumulated",
-            location=loc_text, hints=("append tensors or numbers",))
+            location=site.loc_text, hints=("append tensors or numbers",))
     return tf.TensorSpec(t.shape, t.dtype)
 
 
-def _check_nest(before, after, shown, where, loc_text):
+def _check_nest(before, after, site):
     try:
         tf.nest.assert_same_structure(before, after, check_types=False,
                                       expand_composites=False)
     except (ValueError, TypeError) as e:
         raise StagingValueError(
-            f"{shown} changes structure inside {where}: {_structure_text(before)} before, "
-            f"{_structure_text(after)} after",
-            location=loc_text,
+            f"{site.shown} changes structure inside {site.where}: {_structure_text(before)} "
+            f"before, {_structure_text(after)} after",
+            location=site.loc_text,
             hints=("keep the same nesting (same tuple/list lengths and dict keys)",)) from e
     for b, a in zip(tf.nest.flatten(before), tf.nest.flatten(after)):
         bd = getattr(b, "dtype", None)
         ad = getattr(a, "dtype", None)
         if bd is not None and ad is not None and tf.as_dtype(bd) != tf.as_dtype(ad):
             raise StagingTypeError(
-                f"an element of {shown} changes dtype inside {where}: "
+                f"an element of {site.shown} changes dtype inside {site.where}: "
                 f"{tf.as_dtype(bd).name} before, {tf.as_dtype(ad).name} after",
-                location=loc_text, hints=("cast it back to the dtype it had before",))
+                location=site.loc_text, hints=("cast it back to the dtype it had before",))
 
 
 def _structure_text(v):
@@ -337,6 +790,10 @@ def _kind_text(v):
         return "None"
     if isinstance(v, Undefined):
         return "undefined"
+    if isinstance(v, Weak):
+        v = v.value
+    if isinstance(v, (tf.SparseTensor, tf.RaggedTensor)):
+        return f"a {type(v).__name__} of dtype {v.dtype.name}"
     if tf.is_tensor(v):
         return f"a {v.dtype.name} tensor"
     if isinstance(v, GraphList):
@@ -347,3 +804,70 @@ def _kind_text(v):
 def _same_list(a, b):
     return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
             and all(x is y for x, y in zip(a, b)))
+
+
+__all__ = ["Site", "Slot", "SameSlot", "StrSlot", "TensorSlot", "WeakSlot", "CompositeSlot", "NestSlot",
+           "ListSlot", "UndefinedSlot", "OneBranchError", "slot_for", "merge_all",
+           "placeholder_like", "is_python_number", "StagingError"]
+
+
+# ------------------------------------------------------------- maybe unbound
+
+def _tensor_like(v):
+    return (isinstance(v, tf.Tensor) and not isinstance(v, tf.Variable)) or (
+        is_python_number(v))
+
+
+class MaybeSlot(Slot):
+    """A variable bound only on some run-time paths (first bound inside a graph
+    loop, e.g. ``for i in tf.range(n): last = i``), carried as ``(value, bound)``:
+    ``inner`` (a tensor slot) for the value, a bool tensor for the flag. It
+    decodes to a ``MaybeUnbound``, whose reads are checked at run time."""
+
+    def __init__(self, inner, name, where):
+        if isinstance(inner, WeakSlot):
+            inner = inner.resolved()
+        self.inner = inner
+        self.name = name
+        self.where = where
+
+    @classmethod
+    def for_value(cls, value, site):
+        if isinstance(value, MaybeUnbound):
+            return cls(slot_for(value.value), value.name, value.where)
+        return cls(slot_for(value), site.name, site.loc_text)
+
+    def _key(self):
+        return (self.inner, self.name)
+
+    def __repr__(self):
+        return f"MaybeSlot({self.inner!r})"
+
+    def encode(self, value, entry=False):
+        if isinstance(value, MaybeUnbound):
+            flow = self.inner.encode(value.value, entry)
+            bound = value.bound
+        elif isinstance(value, Undefined):
+            flow, bound = self.inner.zeros(), False
+            if entry:
+                flow = self.inner.encode(flow, entry)
+        else:
+            flow, bound = self.inner.encode(value, entry), True
+        return flow, tf.convert_to_tensor(bound, tf.bool)
+
+    def decode(self, flow):
+        value, bound = flow
+        return MaybeUnbound(self.inner.decode(value), bound, self.name, self.where)
+
+    def invariant(self, flow):
+        return (self.inner.invariant(flow[0]), tf.TensorShape([]))
+
+    def zeros(self):
+        return self.inner.zeros(), tf.constant(False)
+
+    def merge(self, new, site):
+        if isinstance(new, Undefined):
+            return self
+        value = new.value if isinstance(new, MaybeUnbound) else new
+        merged = self.inner.merge(value, site)
+        return self if merged is self.inner else MaybeSlot(merged, self.name, self.where)

@@ -43,7 +43,34 @@ class Undefined:
         self._fail()
 
 
-class _NoReturn(Undefined):
+class Unobserved(Undefined):
+    """No value on a path that never reads it: graph control flow fills it
+    with zeros of the other paths' dtype and shape."""
+
+    __slots__ = ()
+
+
+class Exited(Unobserved):
+    """A variable still unbound in a branch that returned (or broke out of /
+    continued a loop): the definite-assignment analysis proved that every
+    path reading it after the ``if`` assigned it."""
+
+    __slots__ = ()
+
+
+class InLoop(Undefined):
+    """A variable not bound yet when a graph loop starts, as its body sees it
+    while the loop learns its type: a branch that binds it makes it a
+    ``MaybeUnbound`` rather than an error (the next iteration may read it)."""
+
+    __slots__ = ()
+
+
+def in_loop(value):
+    return InLoop(value.name) if type(value) is Undefined else value
+
+
+class _NoReturn(Unobserved):
     """The return value of a function that has not returned yet."""
 
     __slots__ = ()
@@ -56,3 +83,103 @@ class _NoReturn(Undefined):
 
 
 NO_RETURN = _NoReturn()
+
+
+def mark_exits(fn, names, exits):
+    """Wrap a branch function so that the variables in ``exits`` it leaves
+    unbound come out as ``Exited`` (see ``if_stmt(..., unbound_on_exit=...)``)."""
+    exits = set(exits)
+
+    def branch(*state):
+        out = fn(*state) if fn is not None else tuple(state)
+        return tuple(Exited(n) if n in exits and type(v) is Undefined else v
+                     for n, v in zip(names, out))
+
+    branch.__name__ = getattr(fn, "__name__", "else_body")
+    return branch
+
+
+# ------------------------------------------------------------------ run time
+
+UNBOUND_MARKER = "kgraph-unbound@"
+
+
+class MaybeUnbound:
+    """A graph value that is bound only on some run-time paths.
+
+    A name first bound inside a graph loop (``for i in tf.range(n): last = i``)
+    is bound after it only if the loop ran. Graph control flow carries it as
+    ``(value, bound)``: a placeholder of the learned dtype and shape and a
+    boolean. Python code that reads it (arithmetic, a TensorFlow op, a
+    ``return``) gets the value behind a run-time check that raises
+    ``UndefinedVariableError`` (an ``UnboundLocalError``) naming the variable
+    and the line that read it, as Python would; graph control flow passes the
+    pair along unchecked, so a path that does not read it never fails.
+    """
+
+    __slots__ = ("value", "bound", "name", "where")
+
+    def __init__(self, value, bound, name, where=None):
+        self.value = value
+        self.bound = bound
+        self.name = name
+        self.where = where    # the loop or if that may leave it unbound
+
+    def checked(self, dtype=None):
+        import tensorflow as tf
+        read = _user_frame()
+        check = tf.debugging.Assert(self.bound, [
+            f"{UNBOUND_MARKER}{read or ''}@{self.where or ''}@{self.name}@"])
+        with tf.control_dependencies([check]):
+            value = tf.identity(self.value)
+        return value if dtype is None or dtype == value.dtype else tf.cast(value, dtype)
+
+    def __tf_tensor__(self, dtype=None, name=None):
+        return self.checked(dtype)
+
+    def __repr__(self):
+        return f"MaybeUnbound({self.name!r}, {self.value!r})"
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(self.checked(), attr)
+
+
+def _user_frame():
+    """``file:line`` of the innermost frame of converted code (it refers to the
+    runtime ``kg__`` and runs under the user's own file name and lines), or
+    None (e.g. a value returned from the function, read by TensorFlow)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if "kg__" in frame.f_code.co_freevars:
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+def _forward(op):
+    def method(self, *args):
+        return getattr(self.checked(), op)(*args)
+    method.__name__ = op
+    return method
+
+
+for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow "
+            "rpow matmul rmatmul and rand or ror xor rxor neg pos abs invert lt le gt ge "
+            "getitem bool len iter index int float").split():
+    setattr(MaybeUnbound, f"__{_op}__", _forward(f"__{_op}__"))
+
+
+def translate_unbound(message):
+    """The ``UndefinedVariableError`` for a failed ``MaybeUnbound`` check, else None."""
+    if UNBOUND_MARKER not in message:
+        return None
+    read, made, name = message.split(UNBOUND_MARKER, 1)[1].split("@")[:3]
+    origin = f" (bound only inside the loop or branch at {made})" if made else ""
+    return UndefinedVariableError(
+        f"variable '{name}' is read before it is assigned: the path that ran never "
+        f"assigned it{origin}, e.g. a loop that ran zero times",
+        location=read or made or None,
+        hints=(f"assign '{name}' before the loop or branch that binds it, or only read "
+               f"it when that code ran",))

@@ -6,6 +6,9 @@ Ordering constraints (each pass relies on the ones above it):
 * asserts     before calls: ``assert_`` calls must not be wrapped.
 * lists       before calls: ``xs.append`` must not become ``kg__.call(xs.append, ...)``.
 * builtins    before calls: ``print``/``range``... are replaced, not wrapped.
+* strings     before calls: ``template.format(...)`` becomes
+              ``kg__.str_format(template, ...)`` instead of a wrapped method
+              call; after asserts, so assert messages are rewritten too.
 * calls       before the lowering passes, so it sees only the user's calls.
 * named_exprs before loop_else and breaks: a ``:=`` in a while test moves
               into the body as ``if not test: break``.
@@ -22,8 +25,10 @@ Ordering constraints (each pass relies on the ones above it):
               around them.
               (comparisons and boolean_ops are independent: each rewrites
               its own node kind, also inside the lambdas the other makes.)
-* control_flow         after every lowering: it needs blocks without jumps.
-* undefined   last: it reads the final state tuples.
+* control_flow         after every lowering, last: it needs blocks without
+              jumps; it also binds kg__.Undefined placeholders for state that
+              may be unbound (from the one definite-assignment analysis,
+              analysis/dataflow.py).
 """
 
 from __future__ import annotations
@@ -31,14 +36,14 @@ from __future__ import annotations
 from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
                            continues,
                            control_flow, gate, ifexp, lists, loop_else, named_exprs,
-                           returns,
-                           undefined)
+                           returns, strings)
 
 PIPELINE = (
     gate,
     asserts,
     lists,
     builtins,
+    strings,
     calls,
     named_exprs,
     loop_else,
@@ -49,7 +54,6 @@ PIPELINE = (
     comparisons,
     boolean_ops,
     control_flow,
-    undefined,
 )
 
 

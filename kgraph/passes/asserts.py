@@ -8,7 +8,15 @@ control dependency::
     apply(grads)                  ->        apply(grads)
 
 (the message is a thunk: Python evaluates it only on failure). An assert that
-ends its block stays a plain call.
+ends its block stays a plain call. A statement that holds an assert in one of
+its blocks (``if check: assert x > 0``) is ordered the same way::
+
+    if check:                           with kg__.assert_block():
+        assert x > 0                        if check: ...
+    v.assign_add(1.)              ->    with kg__.assert_block():
+                                            v.assign_add(1.)
+
+(``assert_block``: a control dependency on every stateful op before it).
 """
 
 from __future__ import annotations
@@ -25,12 +33,35 @@ def _assertion(node):
     return T.call("assert_", args)
 
 
+def _holds_assert(stmt):
+    """True if a compound statement has an assert in one of its blocks (not
+    in a nested function or class)."""
+    todo = [stmt]
+    while todo:
+        node = todo.pop()
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, gast.Assert):
+                return True
+            if not isinstance(child, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef,
+                                      gast.Lambda, gast.expr)):
+                todo.append(child)
+    return False
+
+
+def _ordered(stmts, stmt):
+    block = gast.With(items=[gast.withitem(context_expr=T.call("assert_block", []),
+                                           optional_vars=None)],
+                      body=stmts, type_comment=None)
+    return T.copy_location(block, stmt)
+
+
 def _block(stmts):
     out = []
     for i, stmt in enumerate(stmts):
+        holds = not isinstance(stmt, gast.Assert) and _holds_assert(stmt)
         _visit(stmt)
+        rest = stmts[i + 1:]
         if isinstance(stmt, gast.Assert):
-            rest = stmts[i + 1:]
             if rest:
                 guarded = gast.With(items=[gast.withitem(context_expr=_assertion(stmt),
                                                          optional_vars=None)],
@@ -38,6 +69,13 @@ def _block(stmts):
                 out.append(T.copy_location(guarded, stmt))
                 return out
             out.append(T.copy_location(T.expr_stmt(_assertion(stmt)), stmt))
+            return out
+        if holds:
+            # An assert inside an if/for/while/with/try: the statement runs
+            # after everything before it, the statements after it after it.
+            out.append(_ordered([stmt], stmt))
+            if rest:
+                out.append(_ordered(_block(rest), rest[0]))
             return out
         out.append(stmt)
     return out

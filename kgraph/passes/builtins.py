@@ -1,6 +1,8 @@
 """Builtins whose Python form cannot take a staged value.
 
-``print``, ``range``, ``len``, ``enumerate`` and ``zip`` called by their
+``print``, ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``str``,
+``repr``, ``format``, ``min``, ``max``, ``sum``, ``any``, ``all``, ``round`` and
+``divmod`` called by their
 builtin name (and not shadowed by the user) call kgraph's versions, which
 behave exactly like the builtins on Python values.
 """
@@ -15,7 +17,14 @@ from kgraph.convert import templates as T
 from kgraph.passes.common import function_scopes, local_names
 
 _REPLACED = {"print": "print_", "range": "range_", "len": "len_",
-             "enumerate": "enumerate_", "zip": "zip_"}
+             "enumerate": "enumerate_", "zip": "zip_", "str": "str_", "repr": "repr_",
+             "format": "format_", "min": "min_", "max": "max_", "sum": "sum_",
+             "any": "any_", "all": "all_", "round": "round_", "divmod": "divmod_",
+             "reversed": "reversed_"}
+
+
+# Graph lists (operators/lists.py): Python's own, except on a list built in a graph loop.
+_REPLACED.update({"sorted": "sorted_", "list": "list_", "tuple": "tuple_"})
 
 
 class _Builtins(gast.NodeTransformer):

@@ -12,10 +12,14 @@ function is compiled outside its class body.
 from __future__ import annotations
 
 import gast
+import tensorflow as tf
 
 from kgraph.convert import policy
 from kgraph.convert import templates as T
 from kgraph.passes.common import MISSING, RUNTIME, function_scopes, local_names
+
+
+_SET_LOOP_OPTIONS = tf.autograph.experimental.set_loop_options
 
 
 class _Calls(gast.NodeTransformer):
@@ -42,6 +46,10 @@ class _Calls(gast.NodeTransformer):
             node.args = [T.name("__class__"), T.name(self.first_params[-1])]
             return node
         obj = self.ctx.resolve(f, self.locals)
+        if obj is _SET_LOOP_OPTIONS:
+            # tf.autograph.experimental.set_loop_options: kgraph's loops honour it.
+            return T.copy_location(gast.Call(func=T.runtime("set_loop_options"),
+                                             args=node.args, keywords=node.keywords), node)
         if obj is not MISSING and not self._may_convert(obj):
             return node
         return gast.Call(func=T.runtime("call"), args=[f] + node.args, keywords=node.keywords)

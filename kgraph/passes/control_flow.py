@@ -41,6 +41,11 @@ class _Rewriter:
         self.rebinders = []   # nested defs that rebind this function's variables
         self.maybe_unstageable = []
         self.composites = {}   # id(statement) -> its composite targets
+        # Names a statement passes as state that may not be bound yet (from
+        # the definite-assignment facts): bound to kg__.Undefined at the top
+        # of the function (user's or generated) whose local they are.
+        self.needs = []
+        self.block_needs = {}   # (id(statement), field) -> needs of that block
 
     def function(self, fn):
         if id(fn) in self.ctx.skip:
@@ -51,7 +56,9 @@ class _Rewriter:
         # no statement needs its own scan.
         self.maybe_unstageable.append(bool(self.rebinders[-1]) or any(
             isinstance(n, gast.Try) for n in scopes.walk_no_scopes(fn)))
-        fn.body = self.block(fn.body)
+        self.needs.append([])
+        fn.body = _bind_undefined(self.block(fn.body), self.needs.pop(), _param_names(fn),
+                                  fn.body[0] if fn.body else fn)
         self.maybe_unstageable.pop()
         self.rebinders.pop()
         self.outer.pop()
@@ -77,10 +84,15 @@ class _Rewriter:
             self.composites[id(node)] = composites.written(
                 node.body + node.orelse, set(self.facts[node].modified) | set(
                     scopes.assigned(node.target) if isinstance(node, gast.For) else ()))
+        control = isinstance(node, (gast.If, gast.While, gast.For))
         for field in ("body", "orelse", "finalbody"):
             value = getattr(node, field, None)
             if isinstance(value, list) and value and isinstance(value[0], gast.stmt):
+                if control:
+                    self.needs.append([])
                 setattr(node, field, self.block(value))
+                if control:
+                    self.block_needs[(id(node), field)] = self.needs.pop()
         for handler in getattr(node, "handlers", []) or []:
             handler.body = self.block(handler.body)
         if isinstance(node, gast.If):
@@ -127,9 +139,9 @@ class _Rewriter:
                     return T.tuple_([T.const("try"), T.const(inner.lineno)])
         return None
 
-    def _def(self, name, params, body, returns, like, modified):
+    def _def(self, name, params, body, returns, like, modified, needs=()):
         decls = self._declarations([m for m in modified if m in self._outer_names()], like)
-        body = decls + list(body)
+        body = decls + _bind_undefined(list(body), needs, params, like)
         if returns is not None:
             body.append(T.return_(returns))
         if not body:
@@ -163,6 +175,13 @@ class _Rewriter:
                                            T.str_tuple([c.text for c in found])])
         return [getter, setter]
 
+    def _need(self, node, state, defined):
+        """Record the state names of ``node`` that may be unbound at it."""
+        self.needs[-1].extend(n for n in state if n not in defined)
+
+    def _block_needs(self, node, field):
+        return self.block_needs.pop((id(node), field), ())
+
     # -- if
     def if_(self, node):
         f = self.facts[node]
@@ -173,20 +192,29 @@ class _Rewriter:
         params = [n for n in f.modified if n not in outer and (
             n in f.live_out or (n in f.defined and n in read))]
         outputs = params
-        guard = _guard_kind(node)
+        guard = getattr(node, "kg_guard", None)    # set by the passes that lower exits
         if guard:
             # `if not break_1:` made by lowering: its body is what runs after
             # the break did not happen; explain() reports it as such.
             body_name, else_name = self.ctx.namer.new_group(f"after_{guard}", "else_body")
         else:
             body_name, else_name = self.ctx.namer.new_group("if_body", "else_body")
-        stmts = [self._def(body_name, params, node.body, T.tuple_(outputs), node, f.modified)]
+        self._need(node, params, f.defined)
+        stmts = [self._def(body_name, params, node.body, T.tuple_(outputs), node, f.modified,
+                           self._block_needs(node, "body"))]
         else_ref = T.const(None)
         if node.orelse:
             stmts.append(self._def(else_name, params, node.orelse, T.tuple_(outputs),
-                                   node.orelse[0], f.modified))
+                                   node.orelse[0], f.modified,
+                                   self._block_needs(node, "orelse")))
             else_ref = T.name(else_name)
-        keywords = {}
+        keywords = {"guard": T.const(guard)} if guard else {}
+        # Bound after the if on every path that did not return/break/continue:
+        # a branch that left the scope may leave them unbound (never read).
+        exits = [n for n in outputs if n not in f.defined and f.defined_after is not None
+                 and n in f.defined_after]
+        if exits:
+            keywords["unbound_on_exit"] = T.str_tuple(exits)
         unstageable = self._unstageable(node.body + node.orelse)
         if unstageable:
             keywords["unstageable"] = unstageable
@@ -209,9 +237,11 @@ class _Rewriter:
         f = self.facts[node]
         state = self._loop_vars(node, f)
         test_name, body_name = self.ctx.namer.new_group("loop_test", "loop_body")
+        self._need(node, state, f.defined)
         stmts = [
             self._def(test_name, state, [], node.test, node, []),
-            self._def(body_name, state, node.body, T.tuple_(state), node, f.modified),
+            self._def(body_name, state, node.body, T.tuple_(state), node, f.modified,
+                      self._block_needs(node, "body")),
         ]
         keywords = {}
         unstageable = self._unstageable(node.body)
@@ -234,8 +264,9 @@ class _Rewriter:
             first = self.ctx.namer.new("item")
             prelude = [T.copy_location(gast.Assign(targets=[target], value=T.name(first),
                                                    type_comment=None), node)]
+        self._need(node, state, f.defined)
         stmts = [self._def(body_name, [first] + state, prelude + node.body, T.tuple_(state),
-                           node, f.modified)]
+                           node, f.modified, self._block_needs(node, "body"))]
         keywords = {}
         brk = self.ctx.for_breaks.get(id(node))
         if brk is not None:
@@ -252,18 +283,24 @@ class _Rewriter:
         return [T.copy_location(s, node) for s in stmts]
 
 
-_GUARD_FLAGS = {"do_return": "return", "break": "break", "continue": "continue",
-                "broke": "break"}
+def _bind_undefined(body, needs, params, like):
+    """``n = kg__.Undefined('n')`` at the top of ``body`` for each name in
+    ``needs`` that is not a parameter (a parameter is bound: the enclosing
+    statement's own state handles it). Binding at the top never overwrites a
+    value (nothing has run yet) and keeps Python's scoping."""
+    params = set(params)
+    names = [n for n in dict.fromkeys(needs) if n not in params]
+    if not names:
+        return body
+    return [T.copy_location(T.assign(n, T.call("Undefined", [T.const(n)])), like)
+            for n in names] + body
 
 
-def _guard_kind(node):
-    """"return"/"break"/"continue" for an ``if not <lowering flag>:`` guard."""
-    test = node.test
-    if node.orelse or not is_runtime_call(test, "not_") or not isinstance(
-            test.args[0], gast.Name):
-        return None
-    prefix, _, number = test.args[0].id.rpartition("_")
-    return _GUARD_FLAGS.get(prefix) if number.isdigit() else None
+def _param_names(fn):
+    a = fn.args
+    names = [x.id for x in a.posonlyargs + a.args + a.kwonlyargs]
+    names += [x.id for x in (a.vararg, a.kwarg) if x is not None]
+    return names
 
 
 def _load(expr):

@@ -29,6 +29,7 @@ def run(root, ctx):
         loop.body = _mark_breaks(loop.body, flag)
         before = T.copy_location(T.assign(flag, T.const(False)), loop)
         after = T.copy_location(T.if_(T.not_(T.name(flag)), orelse), orelse[0])
+        after.kg_guard = "break"     # runs when the loop did not break: if_stmt(guard=...)
         replace_stmt(root, loop, [before, loop, after])
     return root
 

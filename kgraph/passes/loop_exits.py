@@ -39,8 +39,11 @@ def guard(stmts, flag, kind):
         out.append(stmt)
         rest = stmts[i + 1:]
         if jumps and rest:
-            out.append(T.copy_location(T.if_(T.not_(T.name(flag)),
-                                             guard(rest, flag, kind)), rest[0]))
+            after = T.copy_location(T.if_(T.not_(T.name(flag)), guard(rest, flag, kind)),
+                                    rest[0])
+            # The guard kind, passed on explicitly to if_stmt by the control-flow pass.
+            after.kg_guard = "break" if kind is gast.Break else "continue"
+            out.append(after)
             return out
     return out
 

@@ -97,6 +97,8 @@ def _block(stmts, flag, value, in_loop):
             out.append(T.copy_location(T.if_(T.name(flag), [gast.Break()]), stmt))
         if has_return and rest and not in_loop:
             guarded = _block(rest, flag, value, in_loop)
-            out.append(T.copy_location(T.if_(T.not_(T.name(flag)), guarded), rest[0]))
+            after = T.copy_location(T.if_(T.not_(T.name(flag)), guarded), rest[0])
+            after.kg_guard = "return"    # read by the control-flow pass: if_stmt(guard=...)
+            out.append(after)
             return out
     return out
