@@ -104,6 +104,12 @@ class Speedup(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._watcher.begin(self.model)
         self._fit_data = None if self.data is not None else _common.fit_data(self.model)
+        # Hold the run's shared writer for the whole fit: one event file per
+        # run directory, shared with ConvertedCode (which releases it first).
+        if getattr(self, "_held", False):
+            _common.release_writer(self.run_dir)
+        _common.acquire_writer(self.run_dir)
+        self._held = True
 
     def on_train_batch_begin(self, batch, logs=None):
         self._watcher.batch_begin()
@@ -115,12 +121,17 @@ class Speedup(keras.callbacks.Callback):
         self._watcher.epoch_end(logs)
 
     def on_train_end(self, logs=None):
-        self.results = self.measure()
-        if not self.results:
-            return
-        self._write(self.results)
-        if self.verbose:
-            print(self.table(self.results, markdown=False))
+        try:
+            self.results = self.measure()
+            if not self.results:
+                return
+            self._write(self.results)
+            if self.verbose:
+                print(self.table(self.results, markdown=False))
+        finally:
+            if getattr(self, "_held", False):
+                self._held = False
+                _common.release_writer(self.run_dir)
 
     # -- measuring ---------------------------------------------------------
 
@@ -312,22 +323,25 @@ def bar_chart(results):
     eager = results.get("eager")
     labels = {"eager": "eager", "graph": "graph call\nper step", "in_graph": "in-graph\nloop"}
     values = [results[m] * 1e3 for m in modes]
-    fig = Figure(figsize=(6.0, 0.55 * len(modes) + 1.1), dpi=100)
+    fig = Figure(figsize=(5.0, 0.6 * len(modes) + 1.3), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     colours = {"eager": "#9e9e9e", "graph": "#5c9bd5", "in_graph": "#ef7d22"}
-    ax.barh(range(len(modes)), values, color=[colours[m] for m in modes])
-    ax.set_yticks(range(len(modes)), [labels[m] for m in modes])
+    ax.barh(range(len(modes)), values, color=[colours[m] for m in modes], height=0.6)
+    ax.set_yticks(range(len(modes)), [labels[m] for m in modes], fontsize=11)
     ax.invert_yaxis()
-    top = max(values)
+    # Log scale: eager steps are often 100x slower, which would hide the rest.
+    ax.set_xscale("log")
+    low, top = min(values), max(values)
     for i, (m, v) in enumerate(zip(modes, values)):
-        text = f"{v:.2f} ms" + (f"  ({eager / results[m]:.1f}x)" if eager and m != "eager"
-                                else "")
-        ax.text(v + top * 0.01, i, text, va="center", fontsize=9)
-    ax.set_xlim(0, top * 1.45)
-    ax.set_xlabel("ms per training step (median; lower is faster)")
-    ax.set_title(f"kgraph Speedup on {results.get('batches', 0)} batches of the run",
-                 fontsize=10)
+        number = f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+        text = f"{number} ms" + (f"  {eager / results[m]:.1f}x faster" if eager and m != "eager"
+                                 else "")
+        ax.text(v * 1.08, i, text, va="center", fontsize=11, fontweight="bold")
+    ax.set_xlim(low / 2, top * 40)
+    ax.set_xlabel("ms per training step (median, log scale)", fontsize=10)
+    ax.set_title(f"kgraph Speedup: {results.get('batches', 0)} batches of the run",
+                 fontsize=11)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()

@@ -20,7 +20,7 @@ from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
 from kgraph.operators import iterables
 from kgraph.operators.composites import carrying
 from kgraph.operators.undefined import in_loop, mark_exits
-from kgraph.operators.lists import GraphList
+from kgraph.operators.lists import GraphList, truth
 from kgraph.operators.undefined import Undefined
 from kgraph.operators.staging import (caller_location, describe, is_staged,
                                       location_text, record)
@@ -66,6 +66,7 @@ def if_stmt(test, body, orelse, state, names, unstageable=None, composites=None,
     continued may leave unbound: the analysis proved that no path reads them
     there.
     """
+    test = truth(test)   # a graph list's truth value is len(xs) > 0, a tensor
     if is_staged(test):
         loc = caller_location()
         _refuse_unstageable(unstageable, "an if statement on a tensor", loc)
@@ -95,6 +96,7 @@ def if_stmt(test, body, orelse, state, names, unstageable=None, composites=None,
 
 def if_exp(test, if_true, if_false):
     """``if_true() if test else if_false()`` with lazily evaluated branches."""
+    test = truth(test)
     if is_staged(test):
         loc = caller_location()
         record("ifexp", "graph", "condition is a symbolic tensor: tf.cond", loc)
@@ -319,6 +321,7 @@ def _check_arity(out, names, where, loc_text):
 
 
 def _as_bool_tensor(test, where, loc_text):
+    test = truth(test)
     if isinstance(test, tf.data.Dataset):
         raise StagingTypeError(f"the condition of {where} is a tf.data.Dataset",
                            location=loc_text)
@@ -369,7 +372,7 @@ _UNSTAGEABLE_HINTS = {
 
 def while_stmt(test, body, state, names, unstageable=None, composites=None):
     """``while test(*state): state = body(*state)``."""
-    cond = test(*state)
+    cond = truth(test(*state))
     if is_staged(cond):
         loc = caller_location()
         _refuse_unstageable(unstageable, "a while loop on a tensor", loc)
@@ -379,7 +382,7 @@ def while_stmt(test, body, state, names, unstageable=None, composites=None):
         record("while", "python", _python_reason(cond))
     while cond:
         state = body(*state)
-        cond = test(*state)
+        cond = truth(test(*state))
         if is_staged(cond):
             # The condition became a tensor (a variable became one in the
             # body): the iterations so far are unrolled, the rest is a graph loop.

@@ -20,6 +20,7 @@ import string
 import tensorflow as tf
 
 from kgraph.errors import StagingValueError, UnsupportedStagingError
+from kgraph.operators.lists import GraphList
 from kgraph.operators.staging import caller_location, location_text
 
 _FORMATTER = string.Formatter()
@@ -31,7 +32,8 @@ _SPEC = re.compile(
 
 
 def _is_tensor(v):
-    return tf.is_tensor(v) or isinstance(v, tf.Variable)
+    # (A graph list formats as the Python list it stands for: its stacked tensor.)
+    return tf.is_tensor(v) or isinstance(v, (tf.Variable, GraphList))
 
 
 def _where():
