@@ -596,6 +596,14 @@ def list_mutate(xs, method, *args, **kwargs):
     return xs
 
 
+def truth(value):
+    """The truth value of a graph list (``if xs:``, ``while xs:``, ``not xs``):
+    ``len(xs) > 0``, a bool tensor; any other value is returned as it is."""
+    if isinstance(value, GraphList):
+        return value.length > 0
+    return value
+
+
 def contains(xs, value):
     """``value in xs`` for a graph list: a bool tensor."""
     if isinstance(xs, GraphList):
