@@ -566,3 +566,16 @@ def test_comprehension_over_unknown_length_tensor_is_a_graph_loop():
 
 def test_nested_comprehension_on_python_values_is_python():
     check(nested_comprehension, Py([1, 2, 3]))
+
+
+def after_loop(t):
+    # 'last' is bound only if the loop ran: a value behind a run-time check.
+    for v in t:
+        last = v
+    print(f"last={last}", str(last), last in (7, 8))
+    return divmod(last, 2), round(last), max(last, 0), last or 1
+
+
+@dtypes
+def test_builtins_and_text_of_a_name_bound_in_a_tensor_loop(dtype):
+    check(after_loop, T([5, 7] if dtype.is_integer else [5.5, 7.5], dtype))
