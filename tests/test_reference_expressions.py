@@ -529,3 +529,70 @@ def test_recursion_through_a_tensor_condition_is_a_clear_error():
 def test_recursion_on_python_values_still_works():
     check(factorial, Py(6))
     check(python_depth_sum, T(3, tf.int64), Py(5))
+
+
+# =========================================================================
+# comprehensions and generator expressions over tensors: graph loops
+# =========================================================================
+
+def comprehensions(t):
+    doubled = [v * 2 for v in t]
+    positive_total = sum(v for v in t if v > 0)
+    has_negative = any(v < 0 for v in t)
+    all_small = all(v < 100 for v in t)
+    weighted = [v for i, v in enumerate(t) if v != 0 and i % 2 == 0]
+    print(doubled, positive_total, has_negative, all_small, weighted)
+    return doubled, positive_total, max(v * v for v in t)
+
+
+def nested_comprehension(t):
+    return [[v + w for w in t if w > v] for v in t]
+
+
+@dtypes
+def test_comprehensions_over_tensors(dtype):
+    values = [3, -1, 0, 4] if dtype.is_integer else [3.5, -1.25, 0.0, 4.0]
+    check(comprehensions, T(values, dtype))
+
+
+def test_comprehension_over_unknown_length_tensor_is_a_graph_loop():
+    f = kgraph.function(comprehensions, input_signature=[tf.TensorSpec([None], tf.int64)])
+    doubled, total, biggest = f(tf.constant([3, -1, 0, 4], tf.int64))
+    assert doubled.numpy().tolist() == [6, -2, 0, 8]
+    assert int(total) == 7 and int(biggest) == 16
+    doubled, total, biggest = f(tf.constant([5], tf.int64))   # same graph, other length
+    assert doubled.numpy().tolist() == [10] and int(total) == 5
+
+
+def test_nested_comprehension_on_python_values_is_python():
+    check(nested_comprehension, Py([1, 2, 3]))
+
+
+def after_loop(t):
+    # 'last' is bound only if the loop ran: a value behind a run-time check.
+    for v in t:
+        last = v
+    print(f"last={last}", str(last), last in (7, 8))
+    return divmod(last, 2), round(last), max(last, 0), last or 1
+
+
+@dtypes
+def test_builtins_and_text_of_a_name_bound_in_a_tensor_loop(dtype):
+    check(after_loop, T([5, 7] if dtype.is_integer else [5.5, 7.5], dtype))
+
+
+def checked_positive(x):
+    assert x > 0, f"x must be positive, got {x:.2f} ({x!r})"
+    return x
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
+def test_fstring_in_a_graph_assert_message_is_pythons_text(dtype):
+    with pytest.raises(AssertionError) as info:
+        kgraph.function(checked_positive)(tf.constant(-1.5, dtype))
+    with pytest.raises(AssertionError) as python_info:
+        checked_positive(-1.5)
+    expected = str(python_info.value).splitlines()[0]   # (pytest appends its own lines)
+    assert expected == "x must be positive, got -1.50 (-1.5)"
+    assert expected in str(info.value)
+    assert location(checked_positive, "assert x > 0") in str(info.value)

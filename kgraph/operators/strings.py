@@ -20,9 +20,16 @@ import string
 import tensorflow as tf
 
 from kgraph.errors import StagingValueError, UnsupportedStagingError
+from kgraph.operators.lists import GraphList
 from kgraph.operators.staging import caller_location, location_text
 
 _FORMATTER = string.Formatter()
+
+
+def _read(v):
+    """A name bound on some paths only (``MaybeUnbound``) read as its checked value."""
+    from kgraph.operators.undefined import MaybeUnbound
+    return v.checked() if isinstance(v, MaybeUnbound) else v
 
 _SPEC = re.compile(
     r"(?:(?P<fill>.)?(?P<align>[<>=^]))?(?P<sign>[-+ ])?(?P<z>z)?(?P<alt>#)?"
@@ -31,7 +38,13 @@ _SPEC = re.compile(
 
 
 def _is_tensor(v):
-    return tf.is_tensor(v) or isinstance(v, tf.Variable)
+    # (A graph list formats as the Python list it stands for: its stacked tensor.)
+    return tf.is_tensor(v) or isinstance(v, (tf.Variable, GraphList))
+
+
+def _is_graph_list(v):
+    from kgraph.operators.lists import GraphList
+    return isinstance(v, GraphList)
 
 
 def _where():
@@ -48,6 +61,7 @@ def _where():
 
 def str_(*args, **kwargs):
     """``str(v)``."""
+    args = tuple(_read(a) for a in args)
     if len(args) == 1 and not kwargs and _holds_tensor(args[0]):
         return python_text(args[0])
     return str(*args, **kwargs)
@@ -55,13 +69,14 @@ def str_(*args, **kwargs):
 
 def repr_(value):
     """``repr(v)``."""
+    value = _read(value)
     if _holds_tensor(value):
         return python_text(value, quote_strings=True)
     return repr(value)
 
 
 def _holds_tensor(value):
-    if _is_tensor(value):
+    if _is_tensor(value) or _is_graph_list(value):
         return True
     if type(value) in (tuple, list, dict):
         items = value.items() if isinstance(value, dict) else value
@@ -74,6 +89,8 @@ def python_text(value, quote_strings=False):
     is inside (also in a tuple, list or dict), else the Python string."""
     if _is_tensor(value):
         return text_of(value, quote_strings)
+    if _is_graph_list(value):
+        return text_of(value.stack(), True)
     if not _holds_tensor(value):
         return repr(value) if quote_strings else str(value)
     if isinstance(value, dict):
@@ -94,6 +111,7 @@ def python_text(value, quote_strings=False):
 
 def format_(value, spec=""):
     """``format(v, spec)``."""
+    value = _read(value)
     if _is_tensor(value) or _is_tensor(spec):
         return _format_tensor(value, spec, _where())
     return format(value, spec)
@@ -147,6 +165,7 @@ def fstring(*pieces):
 
 def fvalue(value, conversion=-1, spec=""):
     """One ``{value!conversion:spec}`` of an f-string."""
+    value = _read(value)
     if _is_tensor(value) or _is_tensor(spec):
         if conversion in ("r", "a") or (conversion == "s" and spec):
             value = repr_(value) if conversion != "s" else str_(value)
@@ -165,6 +184,8 @@ def str_format(template, *args, **kwargs):
     if not isinstance(template, str):
         from kgraph.operators.calls import call
         return call(template.format, *args, **kwargs)
+    args = tuple(_read(a) for a in args)
+    kwargs = {k: _read(v) for k, v in kwargs.items()}
     if not any(_is_tensor(a) for a in args) and not any(
             _is_tensor(v) for v in kwargs.values()):
         return template.format(*args, **kwargs)
@@ -208,6 +229,7 @@ def percent_format(template, values):
     """``template % values`` where ``template`` is a literal string."""
     if not isinstance(template, str):
         return template % values
+    values = tuple(_read(v) for v in values) if isinstance(values, tuple) else _read(values)
     flat = values if isinstance(values, tuple) else (values,)
     if not (_is_tensor(values) or any(_is_tensor(v) for v in flat) or (
             isinstance(values, dict) and any(_is_tensor(v) for v in values.values()))):
