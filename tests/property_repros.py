@@ -229,6 +229,51 @@ def f(x, y, n, t):
         z = y
     return z
 """, [(2.0, 1.5, 0, [1.0]), (-1.0, 1.5, 0, [1.0])]),
+    ("state", "print of a loop variable after the loop, inside a later tensor loop's else: "
+     "prints MaybeUnbound('j1', ...)", "int64", """
+def f(x, y, n, t):
+    for j1 in range(n + 1):
+        last1 = t[-1]
+    for v2 in t:
+        x = v2
+    else:
+        print('p1', j1)
+    return x
+""", [(2, 9, 4, [0, 4])]),
+    ("state", "defined on every path that does not return, inside a tensor for loop "
+     "(OneBranchError; generated, not shrunk)", "int32", """
+class Box:
+    def __init__(self, count):
+        self.count = count
+
+
+def f(x, y, n, t):
+    a = 4
+    b = 1
+    c = y % 4
+    pair = [0, 0]
+    d = {'k': 0}
+    obj = Box(0)
+    a = (y + n) % 97
+    for v1 in t:
+        if n == n:
+            if not (y >= b or a % 3 == 0):
+                if v1 not in (0, 3):
+                    return (a - a) % 97, y // 2, (c + 3) % 97, pair, d['k'], obj.count
+                else:
+                    z2 = (y - a) % 97
+            else:
+                z2 = (b - a) % 97
+            b = (b + z2) % 97
+        elif v1 >= c:
+            if (b - 2) != b:
+                x = b
+            elif not (b == x or v1 >= -3):
+                assert v1 == v1
+        else:
+            d['k'] += 4
+    return a, b, c, pair, d['k'], obj.count
+""", [(3, 4, 0, [7, -2]), (2, 7, 1, [9, 3]), (2, 4, 2, [1, 7])]),
     ("state", "pair[i] = v in both branches of a tensor if (issue 9: silently wrong)", "int32", """
 def f(x, y, n, t):
     pair = [0, 0]
