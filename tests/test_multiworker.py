@@ -19,7 +19,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GLOBAL_BATCH = 16
 EPOCHS = 3
-TIMEOUT = 300          # seconds for a whole run of the workers
+TIMEOUT = 600          # seconds for a whole run of the workers
 
 
 # ---------------------------------------------------------------------------
