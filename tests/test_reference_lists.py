@@ -357,6 +357,26 @@ def test_graph_list_prints_as_a_python_list():
         check(printed, T(values, dtype), eager=False)
 
 
+@tf.function
+def _plain_tf_function(ys):
+    return tf.reduce_sum(ys) + ys[-1]
+
+
+def into_a_tf_function(xs):
+    out = []
+    for v in xs:
+        out.append(v * 2)
+    return _plain_tf_function(out)
+
+
+def test_graph_list_passed_to_a_users_tf_function():
+    # The nested tf.function gets the list as a Python object: its tensors are
+    # captured from the outer graph, reads and TensorFlow ops work.
+    for dtype in DTYPES:
+        got = kgraph.function(into_a_tf_function)(tf.constant([1, 2, 3], dtype))
+        assert to_python(got) == 18
+
+
 def test_graph_list_is_returned_stacked():
     out = kgraph.function(doubled)(tf.constant([1, 2, 3], tf.int64))
     assert isinstance(out, tf.Tensor) and out.dtype == tf.int64 and out.shape == (3,)
