@@ -529,3 +529,40 @@ def test_recursion_through_a_tensor_condition_is_a_clear_error():
 def test_recursion_on_python_values_still_works():
     check(factorial, Py(6))
     check(python_depth_sum, T(3, tf.int64), Py(5))
+
+
+# =========================================================================
+# comprehensions and generator expressions over tensors: graph loops
+# =========================================================================
+
+def comprehensions(t):
+    doubled = [v * 2 for v in t]
+    positive_total = sum(v for v in t if v > 0)
+    has_negative = any(v < 0 for v in t)
+    all_small = all(v < 100 for v in t)
+    weighted = [v for i, v in enumerate(t) if v != 0 and i % 2 == 0]
+    print(doubled, positive_total, has_negative, all_small, weighted)
+    return doubled, positive_total, max(v * v for v in t)
+
+
+def nested_comprehension(t):
+    return [[v + w for w in t if w > v] for v in t]
+
+
+@dtypes
+def test_comprehensions_over_tensors(dtype):
+    values = [3, -1, 0, 4] if dtype.is_integer else [3.5, -1.25, 0.0, 4.0]
+    check(comprehensions, T(values, dtype))
+
+
+def test_comprehension_over_unknown_length_tensor_is_a_graph_loop():
+    f = kgraph.function(comprehensions, input_signature=[tf.TensorSpec([None], tf.int64)])
+    doubled, total, biggest = f(tf.constant([3, -1, 0, 4], tf.int64))
+    assert doubled.numpy().tolist() == [6, -2, 0, 8]
+    assert int(total) == 7 and int(biggest) == 16
+    doubled, total, biggest = f(tf.constant([5], tf.int64))   # same graph, other length
+    assert doubled.numpy().tolist() == [10] and int(total) == 5
+
+
+def test_nested_comprehension_on_python_values_is_python():
+    check(nested_comprehension, Py([1, 2, 3]))

@@ -386,3 +386,50 @@ def test_set_loop_options_outside_a_graph_loop_does_nothing():
     # Plain Python on Python values: the directive is a no-op, as in TensorFlow.
     assert bounded(10, 2) == 10
     assert int(kgraph.function(bounded)(10, 2)) == 10
+
+
+# ------------------------------- Python numbers inside tuples (property repros)
+
+def early_return_pair(x, y, n):
+    for j in range(n):
+        if x > j:
+            return x, 9
+    return x, y
+
+
+def return_pair(x, y):
+    if x > 2:
+        return x, 9
+    return x, y
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+@pytest.mark.parametrize("x", [3, -3])
+def test_python_number_in_a_returned_tuple_takes_the_other_paths_dtype(dtype, x):
+    check(return_pair, num(x, dtype), num(1, dtype))
+    if dtype.is_integer:     # x > j: j has the dtype of n (a float x would mix dtypes)
+        check(early_return_pair, num(x, dtype), num(1, dtype), num(2, dtype))
+
+
+def counter_vs_float(x):
+    k = 0
+    while k < x % 4.0:
+        k += 1
+    return x + k
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids(FLOATS))
+def test_python_int_counter_compared_with_a_float_tensor(dtype):
+    check(counter_vs_float, num(2.5, dtype))
+
+
+def state_pair(x, n):
+    pair = (x, 0)
+    for i in range(n):
+        pair = (pair[0] + 1, pair[1] + x)
+    return pair
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_python_number_inside_loop_state_tuple(dtype):
+    check(state_pair, num(2, dtype), num(3, tf.int32))

@@ -60,6 +60,16 @@ def _code_of(f):
     return getattr(f, "__code__", f)
 
 
+def comprehension(iterable, graph_fn, python_fn):
+    """A list comprehension / generator expression whose first iterable is
+    ``iterable``: a graph loop (``graph_fn``) over staged iterables, else Python's."""
+    from kgraph.operators.iterables import as_graph_iterable
+    from kgraph.operators.lists import GraphList
+    if isinstance(iterable, GraphList) or as_graph_iterable(iterable) is not None:
+        return graph_fn(iterable)
+    return python_fn(iterable)
+
+
 def comp_iter(iterable):
     """The iterable of a comprehension: Python semantics, tensors unrolled."""
     if not is_staged(iterable):

@@ -24,7 +24,8 @@ from kgraph.operators.lists import GraphList, truth
 from kgraph.operators.undefined import Undefined
 from kgraph.operators.staging import (caller_location, describe, is_staged,
                                       location_text, record)
-from kgraph.operators.state import (ListSlot, Site, TensorSlot, UndefinedSlot, WeakSlot,
+from kgraph.operators.state import (ListSlot, NestSlot, Site, TensorSlot, UndefinedSlot,
+                                    WeakSlot,
                                     _ConvertList, merge_all, slot_for)
 from kgraph.operators.weak import Group, Weak, unwrap
 
@@ -218,6 +219,11 @@ def _encodes_like(new, old):
         shape_new = getattr(new, "shape", tf.TensorShape([]))
         shape_old = getattr(old, "shape", tf.TensorShape([]))
         return new.dtype == old.dtype and shape_new == shape_old
+    if isinstance(new, NestSlot) and isinstance(old, NestSlot):
+        return len(new.leaves) == len(old.leaves) and all(
+            (a is None and b is None) or (a is not None and b is not None
+                                          and _encodes_like(a, b))
+            for a, b in zip(new.leaves, old.leaves))
     if isinstance(new, UndefinedSlot) and isinstance(old, UndefinedSlot):
         return (new.inner is None) == (old.inner is None) and (
             new.inner is None or _encodes_like(new.inner, old.inner))
@@ -419,7 +425,7 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
         return _scratch_loop(test, body, state, names, slots, sites, loc, where, loc_text)
     slots = _apply_hints(slots, context.hint((loc, "loop", tuple(names))), loop=True)
     table = {}
-    if any(isinstance(s, WeakSlot) for s in slots):
+    if any(_has_weak(s) for s in slots):
         slots, options = _learn_in_scratch(test, body, state, names, slots, sites, loc,
                                            where, loc_text, options, table)
     slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
@@ -438,6 +444,24 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
                     options = learned.options or options
     raise StagingError(f"could not agree on the types of the variables of {where}",
                        location=loc_text)
+
+
+def _has_weak(slot):
+    if isinstance(slot, WeakSlot):
+        return True
+    if isinstance(slot, NestSlot):
+        return any(_has_weak(leaf) for leaf in slot.leaves if leaf is not None)
+    return False
+
+
+def _resolve(slot, site=None):
+    """A slot with every Python number in it given the dtype it learned."""
+    if isinstance(slot, (WeakSlot, NestSlot)):
+        return slot.resolved(site)
+    if isinstance(slot, UndefinedSlot) and slot.inner is not None:
+        inner = _resolve(slot.inner, site)
+        return slot if inner is slot.inner else UndefinedSlot(slot.value, inner)
+    return slot
 
 
 def _note_learned(old, new, sites, loc, how):
@@ -496,11 +520,9 @@ def _learn_in_scratch(test, body, state, names, slots, sites, loc, where, loc_te
         record("note", "note", f"the scratch trace of the loop body failed "
                                f"({type(e).__name__}); Python numbers take TensorFlow's "
                                f"default dtypes", loc)
-        return [s.resolved(site) if isinstance(s, WeakSlot) else s
-                for s, site in zip(slots, sites)], options
+        return [_resolve(s, site) for s, site in zip(slots, sites)], options
     merged = merge_all(box["out"], slots, sites)
-    learned = [m.resolved(site) if isinstance(m, WeakSlot) else m
-               for m, site in zip(merged, sites)]
+    learned = [_resolve(m, site) for m, site in zip(merged, sites)]
     _note_learned(slots, learned, sites, loc, "one scratch trace")
     return learned, options.updated(box["opts"], box["values"])
 

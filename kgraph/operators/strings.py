@@ -36,6 +36,11 @@ def _is_tensor(v):
     return tf.is_tensor(v) or isinstance(v, (tf.Variable, GraphList))
 
 
+def _is_graph_list(v):
+    from kgraph.operators.lists import GraphList
+    return isinstance(v, GraphList)
+
+
 def _where():
     """The user's file:line (the first frame outside kgraph's operators)."""
     import sys
@@ -63,7 +68,7 @@ def repr_(value):
 
 
 def _holds_tensor(value):
-    if _is_tensor(value):
+    if _is_tensor(value) or _is_graph_list(value):
         return True
     if type(value) in (tuple, list, dict):
         items = value.items() if isinstance(value, dict) else value
@@ -76,6 +81,8 @@ def python_text(value, quote_strings=False):
     is inside (also in a tuple, list or dict), else the Python string."""
     if _is_tensor(value):
         return text_of(value, quote_strings)
+    if _is_graph_list(value):
+        return text_of(value.stack(), True)
     if not _holds_tensor(value):
         return repr(value) if quote_strings else str(value)
     if isinstance(value, dict):
