@@ -292,6 +292,15 @@ def reduced(xs):
         list(reversed(out))
 
 
+def comprehended(xs):
+    out = []
+    for v in xs:
+        out.append(v + 1)
+    ys = [v * 2 for v in out]
+    zs = [v for v in out if v > 2]
+    return ys, zs, sum(v for v in out), len(ys)
+
+
 def zipped(xs):
     out = []
     for v in xs:
@@ -306,6 +315,7 @@ def zipped(xs):
     (sorted_in_place, ([3, 1, 2, 2], 2)),
     (zipped, ([1, 2, 3],)),
     (builtin_copies, ([2, 0, 1],)),
+    (comprehended, ([1, 2, 3],)),
     (reduced, ([1, 4, 2],)),
     (compared, ([1, 2],)),
     (compared, ([1, 3],)),
