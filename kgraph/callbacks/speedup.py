@@ -2,8 +2,8 @@
 in-graph loop, than eagerly, measured on real batches of the run.
 
 At the end of training (everything is built, the run's own timings are
-known), on the first ``batches`` batches of ``data``, the median time per
-training step:
+known), on the first ``batches`` batches of the fit's own training data (or
+of ``data=``), the median time per training step:
 
 * **eager**: ``model.train_step(batch)`` run eagerly (kgraph's converted code
   takes its Python paths), one call per step;
@@ -24,17 +24,22 @@ Times are written as scalars ``speedup/<mode>_ms_per_step`` and the ratios
 as ``speedup/graph_vs_eager``, ``speedup/in_graph_vs_eager`` and
 ``speedup/in_graph_vs_graph`` (how many times faster), at the model's global
 step (optimizer iterations), with a Markdown table as the text
-``speedup/table``, in the run ``<log_dir>/kgraph``. The table is also printed
+``speedup/table`` and a bar chart as the image ``speedup/chart`` (log scale),
+in the run ``<log_dir>/kgraph``; in-graph runs also get
+``speedup/this_run_ms_per_step``, one point per epoch call after the first. The table is also printed
 and kept as ``callback.results``.
 
 Measuring does not change training: the weights, optimizer and metric
 variables and the global random states are captured before and restored
 after each measurement (see ``_state.TrainingState``), so the model after
 ``fit`` is bitwise what it would be without this callback (the measured steps
-really update the variables, which are then put back). Pass arrays, or a
-dataset that is not the very object ``fit`` reshuffles, if a later ``fit``
-must see the same shuffle order: iterating a reshuffling dataset moves its
-seed.
+really update the variables, which are then put back). The fit's own data
+is found by reading (never changing) the frames of the running ``fit``:
+arrays are batched again as ``fit`` batches them, in order (no random state
+touched); a ``tf.data.Dataset`` is iterated once more after training, so a
+dataset that reshuffles each iteration gives a *later* ``fit`` on the same
+object another order: pass ``data=`` (arrays, or another dataset) if that
+matters. Generators and ``PyDataset`` cannot be read twice: pass ``data=``.
 """
 
 from __future__ import annotations
