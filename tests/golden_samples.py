@@ -95,6 +95,10 @@ def sample_ifexp(x):
     return 1 if x > 0 else 2
 
 
+def sample_comprehensions(t):
+    return sum(v * 2 for v in t if v > 0)
+
+
 def sample_strings(x, n):
     print(f"x={x:>5} n={n!r}", "{} of {}".format(x, n), "%d%%" % n)
 
@@ -140,6 +144,7 @@ CASES = [
     ("sample_ifexp", "ifexp"),
     ("sample_comparisons", "comparisons"),
     ("sample_strings", "strings"),
+    ("sample_comprehensions", "comprehensions"),
     ("sample_boolean_ops", "boolean_ops"),
     ("sample_control_flow", "control_flow"),
     ("sample_undefined", "undefined"),

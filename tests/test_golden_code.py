@@ -21,7 +21,13 @@ def sample_lists(n):
     xs = kg__.set_element_type(xs, tf.int32, [])
     for i in range(n):
         xs = kg__.list_append(xs, i)
-    ys = [v * 2 for v in kg__.comp_iter(xs)]
+
+    def comp_1(iter_1):
+        elements_1 = []
+        for v in iter_1:
+            elements_1 = kg__.list_append(elements_1, v * 2)
+        return elements_1
+    ys = kg__.comprehension(xs, comp_1, lambda iter_1: [v * 2 for v in kg__.comp_iter(iter_1)])
     return (xs, ys)
 """,
     ("sample_builtins", "builtins"): """\
@@ -118,6 +124,17 @@ def sample_named_exprs(n):
     ("sample_ifexp", "ifexp"): """\
 def sample_ifexp(x):
     return kg__.if_exp(x > 0, lambda: 1, lambda: 2)
+""",
+    ("sample_comprehensions", "comprehensions"): """\
+def sample_comprehensions(t):
+
+    def comp_1(iter_1):
+        elements_1 = []
+        for v in iter_1:
+            if v > 0:
+                elements_1.append(v * 2)
+        return elements_1
+    return sum(kg__.comprehension(t, comp_1, lambda iter_1: (v * 2 for v in iter_1 if v > 0)))
 """,
     ("sample_strings", "strings"): """\
 def sample_strings(x, n):

@@ -7,11 +7,13 @@ function in a graph, reference_helpers.check) on int32, int64, float32 and
 float64 tensors.
 """
 
+import traceback
+
 import pytest
 import tensorflow as tf
 
 import kgraph
-from reference_helpers import T, check, location
+from reference_helpers import Py, T, check, location
 
 DTYPES = [tf.int32, tf.int64, tf.float32, tf.float64]
 DTYPE_IDS = ["int32", "int64", "float32", "float64"]
@@ -490,3 +492,77 @@ def test_string_in_one_branch_number_in_the_other_is_a_type_error():
     assert isinstance(info.value, kgraph.StagingError)
     assert location(string_or_number, "if x > 0:") in str(info.value)
     assert "'out'" in str(info.value) and "hint" in str(info.value)
+
+
+# =========================================================================
+# recursion through a tensor condition
+# =========================================================================
+
+def factorial(n):
+    if n <= 1:
+        return n - n + 1
+    return n * factorial(n - 1)
+
+
+def python_depth_sum(x, depth):
+    # Recursion bounded by a Python value, with a tensor if at each level.
+    if depth == 0:
+        return x
+    if x > 0:
+        x = x - 1
+    return python_depth_sum(x, depth - 1) + 1
+
+
+def test_recursion_through_a_tensor_condition_is_a_clear_error():
+    with pytest.raises(RecursionError) as info:
+        kgraph.function(factorial)(tf.constant(5))
+    assert isinstance(info.value, kgraph.RecursiveStagingError)
+    assert isinstance(info.value, NotImplementedError)
+    msg = str(info.value)
+    assert location(factorial, "return n * factorial(n - 1)") in msg, msg
+    assert "factorial" in msg and "hint" in msg
+    # Stopped after a few levels, not at Python's recursion limit.
+    frames = [f for f in traceback.extract_tb(info.tb) if f.name == "factorial"]
+    assert len(frames) <= 2 * kgraph.operators.calls.RECURSION_LIMIT + 2, len(frames)
+
+
+def test_recursion_on_python_values_still_works():
+    check(factorial, Py(6))
+    check(python_depth_sum, T(3, tf.int64), Py(5))
+
+
+# =========================================================================
+# comprehensions and generator expressions over tensors: graph loops
+# =========================================================================
+
+def comprehensions(t):
+    doubled = [v * 2 for v in t]
+    positive_total = sum(v for v in t if v > 0)
+    has_negative = any(v < 0 for v in t)
+    all_small = all(v < 100 for v in t)
+    weighted = [v for i, v in enumerate(t) if v != 0 and i % 2 == 0]
+    print(doubled, positive_total, has_negative, all_small, weighted)
+    return doubled, positive_total, max(v * v for v in t)
+
+
+def nested_comprehension(t):
+    return [[v + w for w in t if w > v] for v in t]
+
+
+@dtypes
+def test_comprehensions_over_tensors(dtype):
+    values = [3, -1, 0, 4] if dtype.is_integer else [3.5, -1.25, 0.0, 4.0]
+    check(comprehensions, T(values, dtype))
+
+
+def test_comprehension_over_unknown_length_tensor_is_a_graph_loop():
+    f = kgraph.function(comprehensions, input_signature=[tf.TensorSpec([None], tf.int64)])
+    doubled, total, biggest = f(tf.constant([3, -1, 0, 4], tf.int64))
+    assert doubled.numpy().tolist() == [6, -2, 0, 8]
+    assert int(total) == 7 and int(biggest) == 16
+    doubled, total, biggest = f(tf.constant([5], tf.int64))   # same graph, other length
+    assert doubled.numpy().tolist() == [10] and int(total) == 5
+
+
+def test_nested_comprehension_on_python_values_is_python():
+    check(nested_comprehension, Py([1, 2, 3]))

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import kgraph
-from reference_helpers import T, check, line_of, location
+from reference_helpers import Py, T, check, line_of, location
 
 DTYPES = [tf.int32, tf.int64, tf.float32, tf.float64]
 INTS = [tf.int32, tf.int64]
@@ -310,3 +310,126 @@ def test_explain_reports_the_scratch_trace():
     report = kgraph.explain(f, tf.constant(7, tf.int64))
     notes = [d.reason for d in report.notes()]
     assert any("scratch trace" in n and "'k'" in n and "int64" in n for n in notes), notes
+
+
+# ------------------------------------------------ composite tensors (issue 9)
+
+def grow_sparse(st, n):
+    i = 0
+    while i < n:
+        st = tf.sparse.concat(0, [st, st])
+        i += 1
+    return tf.sparse.to_dense(st)
+
+
+def grow_ragged(rt, n):
+    for i in range(n):
+        rt = tf.concat([rt, rt[:1]], axis=0)
+    return rt.to_tensor()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_sparse_tensor_whose_shape_changes_is_relaxed(dtype):
+    st = tf.sparse.SparseTensor([[0, 0], [1, 1]], tf.constant([1, 2], dtype), [2, 2])
+    result = check(grow_sparse, Py(st), T(2, tf.int32))
+    assert len(result) == 8
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_ragged_tensor_whose_shape_changes_is_relaxed(dtype):
+    rt = tf.ragged.constant([[1, 2], [3]], dtype=dtype)
+    check(grow_ragged, Py(rt), T(2, tf.int64))
+
+
+def test_relaxed_sparse_loop_is_reported_by_explain():
+    st = tf.sparse.SparseTensor([[0, 0]], [1.0], [1, 2])
+    report = kgraph.explain(kgraph.function(grow_sparse), st, tf.constant(2))
+    assert any("'st' relaxed" in d.reason for d in report.notes()), str(report)
+
+
+# ------------------------------------ set_loop_options (tf.function migrants)
+
+def with_shape_invariants(n):
+    v = tf.constant([0], n.dtype)
+    for i in tf.range(n):
+        tf.autograph.experimental.set_loop_options(
+            shape_invariants=[(v, tf.TensorShape([None]))])
+        v = tf.concat([v, [i]], 0)
+    return v
+
+
+@pytest.mark.parametrize("dtype", INTS, ids=ids(INTS))
+def test_set_loop_options_shape_invariants(dtype):
+    n = tf.constant(3, dtype)
+    out = kgraph.function(with_shape_invariants)(n)
+    assert out.numpy().tolist() == [0, 0, 1, 2]
+    assert out.numpy().tolist() == tf.function(with_shape_invariants)(n).numpy().tolist()
+
+
+def bounded(n, step):
+    k = n - n
+    while k < n:
+        tf.autograph.experimental.set_loop_options(maximum_iterations=3)
+        k += step
+    return k
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_set_loop_options_maximum_iterations_like_tf_function(dtype):
+    args = (tf.constant(10, dtype), tf.constant(2, dtype))
+    ours = kgraph.function(bounded)(*args)
+    theirs = tf.function(bounded)(*args)     # TensorFlow's AutoGraph: the reference
+    assert ours.dtype == theirs.dtype and float(ours) == float(theirs) == 6
+
+
+def test_set_loop_options_outside_a_graph_loop_does_nothing():
+    # Plain Python on Python values: the directive is a no-op, as in TensorFlow.
+    assert bounded(10, 2) == 10
+    assert int(kgraph.function(bounded)(10, 2)) == 10
+
+
+# ------------------------------- Python numbers inside tuples (property repros)
+
+def early_return_pair(x, y, n):
+    for j in range(n):
+        if x > j:
+            return x, 9
+    return x, y
+
+
+def return_pair(x, y):
+    if x > 2:
+        return x, 9
+    return x, y
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+@pytest.mark.parametrize("x", [3, -3])
+def test_python_number_in_a_returned_tuple_takes_the_other_paths_dtype(dtype, x):
+    check(return_pair, num(x, dtype), num(1, dtype))
+    if dtype.is_integer:     # x > j: j has the dtype of n (a float x would mix dtypes)
+        check(early_return_pair, num(x, dtype), num(1, dtype), num(2, dtype))
+
+
+def counter_vs_float(x):
+    k = 0
+    while k < x % 4.0:
+        k += 1
+    return x + k
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids(FLOATS))
+def test_python_int_counter_compared_with_a_float_tensor(dtype):
+    check(counter_vs_float, num(2.5, dtype))
+
+
+def state_pair(x, n):
+    pair = (x, 0)
+    for i in range(n):
+        pair = (pair[0] + 1, pair[1] + x)
+    return pair
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_python_number_inside_loop_state_tuple(dtype):
+    check(state_pair, num(2, dtype), num(3, tf.int32))

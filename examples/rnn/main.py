@@ -7,8 +7,11 @@ one graph call.
     tensorboard --logdir runs/colorbot/logs
 
 Trains the RNN of ``model.py`` on the xkcd colour names (CSS4 names held out)
-four ways (see ``train.py``), prints how fast each went and how good the
-models are, and writes a picture of predicted beside true colours.
+in kgraph's in-graph modes (with and without XLA), the hand-written one-call
+style, Keras' best (``fit(jit_compile=True, steps_per_execution=<steps per
+epoch>)``), Keras' defaults and eagerly (see ``train.py``), prints how fast
+each went and how good the models are, and writes a picture of predicted
+beside true colours.
 """
 
 from __future__ import annotations
@@ -117,40 +120,60 @@ def main(argv=None):
     if missing:
         print(f"note: {missing}")
 
-    _section(f'[1/4] GraphModel.fit(steps_per_execution="fit"): {cfg.epochs} epochs with '
-             f'validation, one graph call')
+    extra = [("epoch", cfg.jit_compile)]
+    if cfg.jit_compile:
+        extra += [("fit", False), ("epoch", False)]
+    total = 6
+    _section(f'[1/{total}] {T.graph_model_name("fit", cfg.jit_compile)}: {cfg.epochs} epochs '
+             f'with validation, one graph call')
     graph_run = T.train_graph_model(cfg, d, callbacks)
     graph_run.evaluate(d)
     print(f"done in {graph_run.seconds:.1f} s (tracing and XLA compilation included)"
           + (f", and {graph_run.logging_seconds:.1f} s in the TensorBoard callbacks"
              if callbacks else ""))
 
-    _section("[2/4] seed style: one @kgraph.function with the epoch loop, the batch loop, "
-             "the tape and the optimizer step")
+    _section(f"[2/{total}] the other kgraph modes: " + "; ".join(
+        T.graph_model_name(mode, jit) for mode, jit in extra))
+    kgraph_runs = []
+    for mode, jit in extra:
+        run = T.train_graph_model(cfg, d, mode=mode, jit_compile=jit)
+        run.evaluate(d)
+        kgraph_runs.append(run)
+        print(f"{run.name}: done in {run.seconds:.1f} s")
+
+    _section(f"[3/{total}] seed style: one @kgraph.function with the epoch loop, the batch "
+             "loop, the tape and the optimizer step")
     seed_run = T.train_seed_style(cfg, d)
     seed_run.evaluate(d)
     print(f"\ndone in {seed_run.seconds:.1f} s (tracing and XLA compilation included)")
 
-    _section(f"[3/4] baseline: Keras fit defaults ({cfg.epochs} epochs)")
+    _section(f"[4/{total}] baseline: Keras' best, fit(jit_compile=True, "
+             f"steps_per_execution={steps}) ({cfg.epochs} epochs)")
+    best_run = T.train_keras(cfg, d, best=True)
+    best_run.evaluate(d)
+    print(f"done in {best_run.seconds:.1f} s")
+
+    _section(f"[5/{total}] baseline: Keras fit defaults ({cfg.epochs} epochs)")
     keras_run = T.train_keras_defaults(cfg, d)
     keras_run.evaluate(d)
     print(f"done in {keras_run.seconds:.1f} s")
 
-    _section(f"[4/4] baseline: eager ({cfg.eager_steps} steps), then every way timed again "
-             f"warm ({cfg.warm_rounds} x {cfg.warm_epochs} epoch(s) each)")
+    _section(f"[6/{total}] baseline: eager ({cfg.eager_steps} steps), then every way timed "
+             f"again warm ({cfg.warm_rounds} x {cfg.warm_epochs} epoch(s) each)")
     eager_run = T.time_eager(cfg, d)
-    runs = [graph_run, seed_run, keras_run]
+    runs = [graph_run] + kgraph_runs + [seed_run, best_run, keras_run]
     T.measure_warm(runs, cfg.warm_epochs, cfg.warm_rounds, eager=eager_run,
                    eager_steps=max(1, cfg.eager_steps // max(1, cfg.warm_rounds)))
     all_runs = runs + [eager_run]
 
     baseline = T.mean_colour_losses(d)
-    speed = T.speed_table(all_runs, eager_run, keras_run)
+    speed = T.speed_table(all_runs, eager_run, best_run, keras_run)
     losses = T.loss_table(runs, baseline, d)
-    print("\nSpeed (steps/s: training steps over the whole wall time, which for the first "
-          "three includes tracing,\nXLA compilation and validation; warm steps/s: timed "
-          "again once compiled, median; speedups are warm)")
+    print("\nSpeed (first fit s: the wall time of the training above, tracing, XLA compilation "
+          "and validation\nincluded; steps/s: its training steps over that time; warm steps/s: "
+          "timed again once compiled,\nmedian, validation included; speedups are warm)")
     print(speed)
+    print(T.verdict(graph_run, kgraph_runs, best_run))
     print("\nLoss (mean squared error over R, G, B in [0, 1]; lower is better)")
     print(losses)
     heldout = graph_run.losses["heldout"]
@@ -194,13 +217,13 @@ def main(argv=None):
     given = sys.argv[1:] if argv is None else list(argv)
     command = " ".join(["python3 -m examples.rnn.main"] + [shlex.quote(a) for a in given])
     with open(os.path.join(args.out_dir, "results.md"), "w") as f:
-        f.write(f"`{command}`\n\n{T.speed_table(all_runs, eager_run, keras_run, True)}\n\n"
+        f.write(f"`{command}`\n\n{T.speed_table(all_runs, eager_run, best_run, keras_run, True)}\n\n"
                 f"{T.loss_table(runs, baseline, d, True)}\n")
     results = {
         "command": command,
         "config": {k: v for k, v in vars(cfg).items()},
         "speed": [dict(zip(T.SPEED_COLUMNS, row))
-                  for row in T.speed_rows(all_runs, eager_run, keras_run)],
+                  for row in T.speed_rows(all_runs, eager_run, best_run, keras_run)],
         "losses": {run.name: run.losses for run in runs},
         "epoch_losses": {run.name: {"loss": run.epoch_loss, "val_loss": run.epoch_val_loss}
                          for run in runs},

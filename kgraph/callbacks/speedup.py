@@ -2,8 +2,8 @@
 in-graph loop, than eagerly, measured on real batches of the run.
 
 At the end of training (everything is built, the run's own timings are
-known), on the first ``batches`` batches of ``data``, the median time per
-training step:
+known), on the first ``batches`` batches of the fit's own training data (or
+of ``data=``), the median time per training step:
 
 * **eager**: ``model.train_step(batch)`` run eagerly (kgraph's converted code
   takes its Python paths), one call per step;
@@ -24,17 +24,22 @@ Times are written as scalars ``speedup/<mode>_ms_per_step`` and the ratios
 as ``speedup/graph_vs_eager``, ``speedup/in_graph_vs_eager`` and
 ``speedup/in_graph_vs_graph`` (how many times faster), at the model's global
 step (optimizer iterations), with a Markdown table as the text
-``speedup/table``, in the run ``<log_dir>/kgraph``. The table is also printed
+``speedup/table`` and a bar chart as the image ``speedup/chart`` (log scale),
+in the run ``<log_dir>/kgraph``; in-graph runs also get
+``speedup/this_run_ms_per_step``, one point per epoch call after the first. The table is also printed
 and kept as ``callback.results``.
 
 Measuring does not change training: the weights, optimizer and metric
 variables and the global random states are captured before and restored
 after each measurement (see ``_state.TrainingState``), so the model after
 ``fit`` is bitwise what it would be without this callback (the measured steps
-really update the variables, which are then put back). Pass arrays, or a
-dataset that is not the very object ``fit`` reshuffles, if a later ``fit``
-must see the same shuffle order: iterating a reshuffling dataset moves its
-seed.
+really update the variables, which are then put back). The fit's own data
+is found by reading (never changing) the frames of the running ``fit``:
+arrays are batched again as ``fit`` batches them, in order (no random state
+touched); a ``tf.data.Dataset`` is iterated once more after training, so a
+dataset that reshuffles each iteration gives a *later* ``fit`` on the same
+object another order: pass ``data=`` (arrays, or another dataset) if that
+matters. Generators and ``PyDataset`` cannot be read twice: pass ``data=``.
 """
 
 from __future__ import annotations
@@ -104,6 +109,12 @@ class Speedup(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._watcher.begin(self.model)
         self._fit_data = None if self.data is not None else _common.fit_data(self.model)
+        # Hold the run's shared writer for the whole fit: one event file per
+        # run directory, shared with ConvertedCode (which releases it first).
+        if getattr(self, "_held", False):
+            _common.release_writer(self.run_dir)
+        _common.acquire_writer(self.run_dir)
+        self._held = True
 
     def on_train_batch_begin(self, batch, logs=None):
         self._watcher.batch_begin()
@@ -115,12 +126,17 @@ class Speedup(keras.callbacks.Callback):
         self._watcher.epoch_end(logs)
 
     def on_train_end(self, logs=None):
-        self.results = self.measure()
-        if not self.results:
-            return
-        self._write(self.results)
-        if self.verbose:
-            print(self.table(self.results, markdown=False))
+        try:
+            self.results = self.measure()
+            if not self.results:
+                return
+            self._write(self.results)
+            if self.verbose:
+                print(self.table(self.results, markdown=False))
+        finally:
+            if getattr(self, "_held", False):
+                self._held = False
+                _common.release_writer(self.run_dir)
 
     # -- measuring ---------------------------------------------------------
 
@@ -312,22 +328,25 @@ def bar_chart(results):
     eager = results.get("eager")
     labels = {"eager": "eager", "graph": "graph call\nper step", "in_graph": "in-graph\nloop"}
     values = [results[m] * 1e3 for m in modes]
-    fig = Figure(figsize=(6.0, 0.55 * len(modes) + 1.1), dpi=100)
+    fig = Figure(figsize=(5.0, 0.6 * len(modes) + 1.3), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     colours = {"eager": "#9e9e9e", "graph": "#5c9bd5", "in_graph": "#ef7d22"}
-    ax.barh(range(len(modes)), values, color=[colours[m] for m in modes])
-    ax.set_yticks(range(len(modes)), [labels[m] for m in modes])
+    ax.barh(range(len(modes)), values, color=[colours[m] for m in modes], height=0.6)
+    ax.set_yticks(range(len(modes)), [labels[m] for m in modes], fontsize=11)
     ax.invert_yaxis()
-    top = max(values)
+    # Log scale: eager steps are often 100x slower, which would hide the rest.
+    ax.set_xscale("log")
+    low, top = min(values), max(values)
     for i, (m, v) in enumerate(zip(modes, values)):
-        text = f"{v:.2f} ms" + (f"  ({eager / results[m]:.1f}x)" if eager and m != "eager"
-                                else "")
-        ax.text(v + top * 0.01, i, text, va="center", fontsize=9)
-    ax.set_xlim(0, top * 1.45)
-    ax.set_xlabel("ms per training step (median; lower is faster)")
-    ax.set_title(f"kgraph Speedup on {results.get('batches', 0)} batches of the run",
-                 fontsize=10)
+        number = f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+        text = f"{number} ms" + (f"  {eager / results[m]:.1f}x faster" if eager and m != "eager"
+                                 else "")
+        ax.text(v * 1.08, i, text, va="center", fontsize=11, fontweight="bold")
+    ax.set_xlim(low / 2, top * 40)
+    ax.set_xlabel("ms per training step (median, log scale)", fontsize=10)
+    ax.set_title(f"kgraph Speedup: {results.get('batches', 0)} batches of the run",
+                 fontsize=11)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()

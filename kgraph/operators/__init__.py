@@ -4,7 +4,7 @@ Nothing else belongs here: every public name is called by generated code.
 """
 
 from kgraph.operators.builtins import assert_, assert_block, print_
-from kgraph.operators.calls import call, comp_iter
+from kgraph.operators.calls import call, comp_iter, comprehension
 from kgraph.operators.composites import read_attr, read_item, write_attr, write_item
 from kgraph.operators.control_flow import (for_stmt, if_exp, if_stmt, set_loop_options,
                                            while_stmt)

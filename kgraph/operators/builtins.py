@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from kgraph.context import jit_compile
 from kgraph.errors import StagingError
+from kgraph.operators.lists import GraphList
 from kgraph.operators.staging import caller_location, is_staged, location_text, record
 
 ASSERT_MARKER = "kgraph assertion failed at "
@@ -89,6 +90,8 @@ def _format_float(t):
 
 def _text(value):
     """A scalar string tensor holding what Python's print shows for ``value``."""
+    if isinstance(value, GraphList):
+        value = value.stack()   # prints as the Python list it stands for
     if tf.is_tensor(value) and not isinstance(value, tf.SparseTensor):
         value = tf.convert_to_tensor(value)
         if value.shape.rank == 0:

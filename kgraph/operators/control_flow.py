@@ -20,11 +20,12 @@ from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
 from kgraph.operators import iterables
 from kgraph.operators.composites import carrying
 from kgraph.operators.undefined import in_loop, mark_exits
-from kgraph.operators.lists import GraphList
+from kgraph.operators.lists import GraphList, truth
 from kgraph.operators.undefined import Undefined
 from kgraph.operators.staging import (caller_location, describe, is_staged,
                                       location_text, record)
-from kgraph.operators.state import (ListSlot, Site, TensorSlot, UndefinedSlot, WeakSlot,
+from kgraph.operators.state import (ListSlot, NestSlot, Site, TensorSlot, UndefinedSlot,
+                                    WeakSlot,
                                     _ConvertList, merge_all, slot_for)
 from kgraph.operators.weak import Group, Weak, unwrap
 
@@ -66,6 +67,7 @@ def if_stmt(test, body, orelse, state, names, unstageable=None, composites=None,
     continued may leave unbound: the analysis proved that no path reads them
     there.
     """
+    test = truth(test)   # a graph list's truth value is len(xs) > 0, a tensor
     if is_staged(test):
         loc = caller_location()
         _refuse_unstageable(unstageable, "an if statement on a tensor", loc)
@@ -95,6 +97,7 @@ def if_stmt(test, body, orelse, state, names, unstageable=None, composites=None,
 
 def if_exp(test, if_true, if_false):
     """``if_true() if test else if_false()`` with lazily evaluated branches."""
+    test = truth(test)
     if is_staged(test):
         loc = caller_location()
         record("ifexp", "graph", "condition is a symbolic tensor: tf.cond", loc)
@@ -216,6 +219,11 @@ def _encodes_like(new, old):
         shape_new = getattr(new, "shape", tf.TensorShape([]))
         shape_old = getattr(old, "shape", tf.TensorShape([]))
         return new.dtype == old.dtype and shape_new == shape_old
+    if isinstance(new, NestSlot) and isinstance(old, NestSlot):
+        return len(new.leaves) == len(old.leaves) and all(
+            (a is None and b is None) or (a is not None and b is not None
+                                          and _encodes_like(a, b))
+            for a, b in zip(new.leaves, old.leaves))
     if isinstance(new, UndefinedSlot) and isinstance(old, UndefinedSlot):
         return (new.inner is None) == (old.inner is None) and (
             new.inner is None or _encodes_like(new.inner, old.inner))
@@ -319,6 +327,7 @@ def _check_arity(out, names, where, loc_text):
 
 
 def _as_bool_tensor(test, where, loc_text):
+    test = truth(test)
     if isinstance(test, tf.data.Dataset):
         raise StagingTypeError(f"the condition of {where} is a tf.data.Dataset",
                            location=loc_text)
@@ -369,7 +378,7 @@ _UNSTAGEABLE_HINTS = {
 
 def while_stmt(test, body, state, names, unstageable=None, composites=None):
     """``while test(*state): state = body(*state)``."""
-    cond = test(*state)
+    cond = truth(test(*state))
     if is_staged(cond):
         loc = caller_location()
         _refuse_unstageable(unstageable, "a while loop on a tensor", loc)
@@ -379,7 +388,7 @@ def while_stmt(test, body, state, names, unstageable=None, composites=None):
         record("while", "python", _python_reason(cond))
     while cond:
         state = body(*state)
-        cond = test(*state)
+        cond = truth(test(*state))
         if is_staged(cond):
             # The condition became a tensor (a variable became one in the
             # body): the iterations so far are unrolled, the rest is a graph loop.
@@ -416,7 +425,7 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
         return _scratch_loop(test, body, state, names, slots, sites, loc, where, loc_text)
     slots = _apply_hints(slots, context.hint((loc, "loop", tuple(names))), loop=True)
     table = {}
-    if any(isinstance(s, WeakSlot) for s in slots):
+    if any(_has_weak(s) for s in slots):
         slots, options = _learn_in_scratch(test, body, state, names, slots, sites, loc,
                                            where, loc_text, options, table)
     slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
@@ -435,6 +444,24 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
                     options = learned.options or options
     raise StagingError(f"could not agree on the types of the variables of {where}",
                        location=loc_text)
+
+
+def _has_weak(slot):
+    if isinstance(slot, WeakSlot):
+        return True
+    if isinstance(slot, NestSlot):
+        return any(_has_weak(leaf) for leaf in slot.leaves if leaf is not None)
+    return False
+
+
+def _resolve(slot, site=None):
+    """A slot with every Python number in it given the dtype it learned."""
+    if isinstance(slot, (WeakSlot, NestSlot)):
+        return slot.resolved(site)
+    if isinstance(slot, UndefinedSlot) and slot.inner is not None:
+        inner = _resolve(slot.inner, site)
+        return slot if inner is slot.inner else UndefinedSlot(slot.value, inner)
+    return slot
 
 
 def _note_learned(old, new, sites, loc, how):
@@ -493,11 +520,9 @@ def _learn_in_scratch(test, body, state, names, slots, sites, loc, where, loc_te
         record("note", "note", f"the scratch trace of the loop body failed "
                                f"({type(e).__name__}); Python numbers take TensorFlow's "
                                f"default dtypes", loc)
-        return [s.resolved(site) if isinstance(s, WeakSlot) else s
-                for s, site in zip(slots, sites)], options
+        return [_resolve(s, site) for s, site in zip(slots, sites)], options
     merged = merge_all(box["out"], slots, sites)
-    learned = [m.resolved(site) if isinstance(m, WeakSlot) else m
-               for m, site in zip(merged, sites)]
+    learned = [_resolve(m, site) for m, site in zip(merged, sites)]
     _note_learned(slots, learned, sites, loc, "one scratch trace")
     return learned, options.updated(box["opts"], box["values"])
 

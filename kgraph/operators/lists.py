@@ -415,6 +415,28 @@ class GraphList:
         out._extend(self)
         return out
 
+    def __eq__(self, other):
+        """``xs == ys`` with a list or graph list: a bool tensor (Python compares
+        lengths, then elements); anything else is not equal, as in Python."""
+        if isinstance(other, list) and not other:
+            return tf.equal(self.length, 0)
+        if not isinstance(other, (list, GraphList)):
+            return NotImplemented
+        mine = self.stack()
+        theirs = other.stack() if isinstance(other, GraphList) else tf.cast(
+            tf.stack([tf.convert_to_tensor(v, dtype_hint=mine.dtype) for v in other]),
+            mine.dtype)
+        same_length = tf.equal(tf.shape(mine)[0], tf.shape(theirs)[0])
+        return tf.cond(same_length,
+                       lambda: tf.reduce_all(tf.equal(mine, theirs)),
+                       lambda: tf.constant(False))
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else tf.logical_not(eq)
+
+    __hash__ = object.__hash__   # kgraph's own bookkeeping keys lists by identity
+
     def index(self, value):
         """The first position of ``value`` (an error at run time when it is missing)."""
         hits = tf.cast(tf.where(_equal_rows(self, value))[:, 0], tf.int32)
@@ -572,6 +594,14 @@ def list_mutate(xs, method, *args, **kwargs):
     """``xs.clear()``, ``xs.reverse()``, ``xs.sort(...)``, ``xs.remove(v)``."""
     getattr(xs, method)(*args, **kwargs)
     return xs
+
+
+def truth(value):
+    """The truth value of a graph list (``if xs:``, ``while xs:``, ``not xs``):
+    ``len(xs) > 0``, a bool tensor; any other value is returned as it is."""
+    if isinstance(value, GraphList):
+        return value.length > 0
+    return value
 
 
 def contains(xs, value):

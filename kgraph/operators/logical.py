@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from kgraph import context
 from kgraph.errors import StagingTypeError, StagingValueError
-from kgraph.operators.lists import GraphList, contains
+from kgraph.operators.lists import GraphList, contains, truth
 from kgraph.operators.staging import (caller_location, describe, is_staged, location_text,
                                       record)
 
@@ -103,6 +103,7 @@ def _as_condition(value):
 
 
 def not_(value):
+    value = truth(value)
     if is_staged(value):
         return tf.logical_not(_bool_tensor(value))
     return not value

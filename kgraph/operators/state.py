@@ -494,22 +494,40 @@ def _kind_text_spec(spec):
 # ------------------------------------------------------------------ nest
 
 class NestSlot(Slot):
-    """A tuple / list / dict of tensors (or TensorArrays), passed as is."""
+    """A tuple / list / dict of tensors (or TensorArrays): each leaf has its own
+    slot (``leaves``), so a Python number inside (``return x, 9``) is weak too."""
 
-    def __init__(self, value):
+    def __init__(self, value, leaves=None, near=()):
         self.value = value
+        self.leaves = leaves if leaves is not None else [
+            _leaf_slot(x, near) for x in tf.nest.flatten(value)]
 
     def _key(self):
-        return (id(self.value),)
+        return tuple(leaf._key() if leaf is not None else None for leaf in self.leaves)
 
     def encode(self, value, entry=False):
         if isinstance(value, Undefined):
             return self.zeros()
-        return tf.nest.map_structure(
-            lambda x: tf.convert_to_tensor(unwrap(x)) if is_python_number(x) else x, value)
+        flat = tf.nest.flatten(value)
+        return tf.nest.pack_sequence_as(value, [
+            x if leaf is None else leaf.encode(x, entry)
+            for leaf, x in zip(self.leaves, flat)])
 
     def zeros(self):
-        return tf.nest.map_structure(placeholder_like, self.value)
+        flat = tf.nest.flatten(self.value)
+        return tf.nest.pack_sequence_as(self.value, [
+            placeholder_like(x) if leaf is None else leaf.zeros()
+            for leaf, x in zip(self.leaves, flat)])
+
+    def scratch_value(self, value):
+        flat = tf.nest.flatten(value)
+        return tf.nest.pack_sequence_as(value, [
+            x if leaf is None else leaf.scratch_value(x)
+            for leaf, x in zip(self.leaves, flat)])
+
+    def resolved(self, site=None):
+        return NestSlot(self.value, [l.resolved(site) if isinstance(l, (WeakSlot, NestSlot))
+                                     else l for l in self.leaves])
 
     def merge(self, new, site):
         if isinstance(new, Undefined):
@@ -521,7 +539,40 @@ class NestSlot(Slot):
             element = _element_spec_of(self.value, site) or _element_spec_of(new, site)
             return ListSlot(element)
         _check_nest(self.value, new, site)
-        return self
+        merged = []
+        for leaf, x in zip(self.leaves, tf.nest.flatten(new)):
+            if leaf is None or not (isinstance(x, tf.Tensor) or _is_weak_number(x)
+                                    or isinstance(x, (bool, np.generic))):
+                merged.append(leaf)
+                continue
+            try:
+                merged.append(leaf.merge(x, site))
+            except StagingTypeError:
+                raise StagingTypeError(
+                    f"an element of {site.shown} changes type inside {site.where}: "
+                    f"{_leaf_text(leaf)} before, {_kind_text(x)} after",
+                    location=site.loc_text,
+                    hints=("give it one type on every path (cast it, e.g. "
+                           "tf.cast(..., tf.int64))",)) from None
+        if all(m is l for m, l in zip(merged, self.leaves)):
+            return self
+        return NestSlot(self.value, merged)
+
+
+def _leaf_slot(x, near=()):
+    """The slot of one leaf of a nest: None for leaves passed as they are
+    (TensorArrays, optionals, NumPy arrays)."""
+    if isinstance(x, tf.Tensor) or _is_weak_number(x) or isinstance(x, (bool, np.generic)):
+        return slot_for(x, near=near)
+    return None
+
+
+def _leaf_text(slot):
+    if isinstance(slot, WeakSlot):
+        return f"a Python {_python_type_name(slot.is_float)}"
+    if isinstance(slot, TensorSlot):
+        return f"a {slot.dtype.name} tensor"
+    return "a value"
 
 
 # ------------------------------------------------------------------ list
@@ -699,7 +750,7 @@ def slot_for(value, entry=None, near=()):
         t = tf.convert_to_tensor(value)
         return TensorSlot(t.dtype, t.shape)
     if isinstance(value, (list, tuple, dict)) and (len(value) > 0 and _convertible_nest(value)):
-        return NestSlot(value)
+        return NestSlot(value, near=near)
     if isinstance(value, list) and len(value) == 0:
         return NestSlot(value)
     if tf.is_tensor(value) or isinstance(value, (tf.TensorArray, tf.experimental.Optional)):

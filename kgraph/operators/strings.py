@@ -20,6 +20,7 @@ import string
 import tensorflow as tf
 
 from kgraph.errors import StagingValueError, UnsupportedStagingError
+from kgraph.operators.lists import GraphList
 from kgraph.operators.staging import caller_location, location_text
 
 _FORMATTER = string.Formatter()
@@ -31,7 +32,13 @@ _SPEC = re.compile(
 
 
 def _is_tensor(v):
-    return tf.is_tensor(v) or isinstance(v, tf.Variable)
+    # (A graph list formats as the Python list it stands for: its stacked tensor.)
+    return tf.is_tensor(v) or isinstance(v, (tf.Variable, GraphList))
+
+
+def _is_graph_list(v):
+    from kgraph.operators.lists import GraphList
+    return isinstance(v, GraphList)
 
 
 def _where():
@@ -61,7 +68,7 @@ def repr_(value):
 
 
 def _holds_tensor(value):
-    if _is_tensor(value):
+    if _is_tensor(value) or _is_graph_list(value):
         return True
     if type(value) in (tuple, list, dict):
         items = value.items() if isinstance(value, dict) else value
@@ -74,6 +81,8 @@ def python_text(value, quote_strings=False):
     is inside (also in a tuple, list or dict), else the Python string."""
     if _is_tensor(value):
         return text_of(value, quote_strings)
+    if _is_graph_list(value):
+        return text_of(value.stack(), True)
     if not _holds_tensor(value):
         return repr(value) if quote_strings else str(value)
     if isinstance(value, dict):

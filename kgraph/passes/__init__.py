@@ -4,6 +4,9 @@ Ordering constraints (each pass relies on the ones above it):
 
 * gate        first: refuse unsupported syntax before doing any work.
 * asserts     before calls: ``assert_`` calls must not be wrapped.
+* comprehensions  before lists, builtins, calls and control_flow: it writes
+              a nested ``def`` with a ``for`` loop and ``xs.append(...)``
+              that those passes then convert like the user's own code.
 * lists       before calls: ``xs.append`` must not become ``kg__.call(xs.append, ...)``.
 * builtins    before calls: ``print``/``range``... are replaced, not wrapped.
 * strings     before calls: ``template.format(...)`` becomes
@@ -34,6 +37,7 @@ Ordering constraints (each pass relies on the ones above it):
 from __future__ import annotations
 
 from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
+                           comprehensions,
                            continues,
                            control_flow, gate, ifexp, lists, loop_else, named_exprs,
                            returns, strings)
@@ -41,6 +45,7 @@ from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, compar
 PIPELINE = (
     gate,
     asserts,
+    comprehensions,
     lists,
     builtins,
     strings,
