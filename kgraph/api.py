@@ -7,13 +7,14 @@ import contextlib
 import functools
 import inspect
 import re
+import threading
 import types
 
 import tensorflow as tf
 
 from kgraph import context
 from kgraph.convert import api_impl, policy
-from kgraph.errors import NotConvertibleError
+from kgraph.errors import NotConvertibleError, StagingTypeError, StagingValueError
 from kgraph.operators import lists
 from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
 from kgraph.operators.undefined import translate_unbound
@@ -31,26 +32,50 @@ def do_not_convert(fn):
 
 
 def _plain(fn):
-    """(function, bound self or None) behind whatever the user passed."""
+    """(function, bound self or None) behind whatever the user passed;
+    (None, None) for a callable that is not Python code of the user's to
+    convert (a builtin, a NumPy ufunc, a Keras layer instance...: called as is,
+    as ``tf.function`` would)."""
     if isinstance(fn, Function):
         return _plain(fn.python_function)
-    original = getattr(fn, "__kgraph_original__", None)   # a GraphLayer's wrapped method
-    if original is not None:
-        return original, None
+    if inspect.isclass(fn):
+        raise _class_error(fn)
     if isinstance(fn, types.MethodType):
+        # (before the attribute check below: a bound method forwards
+        # attribute reads to its function, and would lose its ``self``)
         inner = getattr(fn.__func__, "__kgraph_original__", None)
         if inner is not None:
             return inner, fn.__self__
-        return fn.__func__, fn.__self__
+        if isinstance(fn.__func__, types.FunctionType):
+            return fn.__func__, fn.__self__
+        return None, None
+    original = getattr(fn, "__kgraph_original__", None)   # a GraphLayer's wrapped method
+    if original is not None:
+        return original, None
     if isinstance(fn, types.FunctionType):
         return fn, None
     if isinstance(fn, functools.partial):
-        raise NotConvertibleError("convert the function inside the functools.partial, then "
-                                  "re-apply partial")
+        raise NotConvertibleError("a functools.partial has no code of its own: convert "
+                                  "its function (kgraph.to_graph(p.func))")
     call = getattr(type(fn), "__call__", None)
-    if isinstance(call, types.FunctionType):
+    if isinstance(call, types.FunctionType) and policy.should_convert(call):
         return call, fn
-    raise NotConvertibleError(f"cannot convert {fn!r}: it is not a Python function")
+    if not callable(fn):
+        raise NotConvertibleError(f"cannot convert {fn!r}: it is not callable")
+    return None, None
+
+
+def _class_error(cls):
+    try:
+        location = f"{inspect.getsourcefile(cls)}:{inspect.getsourcelines(cls)[1]}"
+    except (OSError, TypeError):
+        location = None
+    return NotConvertibleError(
+        f"cannot convert the class {cls.__qualname__}: kgraph converts functions",
+        location=location,
+        hints=("for a Keras layer or model, subclass kgraph.GraphLayer or "
+               "kgraph.GraphModel: their call/train_step are converted",
+               "for another class, convert its methods (kgraph.function(obj.method))"))
 
 
 def to_graph(fn):
@@ -58,9 +83,14 @@ def to_graph(fn):
 
     Call it eagerly (Python semantics, eager tensors) or inside a
     ``tf.function`` (graph control flow where the values are tensors).
+    A ``functools.partial`` gives the partial of the converted function; a
+    callable with no Python code of the user's (``abs``, ``np.square``, a
+    Keras layer instance) is returned as is.
     """
+    if isinstance(fn, functools.partial):
+        return functools.partial(to_graph(fn.func), *fn.args, **fn.keywords)
     func, bound = _plain(fn)
-    if getattr(func, policy.DO_NOT_CONVERT, False):
+    if func is None or getattr(func, policy.DO_NOT_CONVERT, False):
         return fn
     new = api_impl.converted_function(func)
     return types.MethodType(new, bound) if bound is not None else new
@@ -75,7 +105,10 @@ def convert(**_unused_options):
 
 def to_code(fn):
     """The generated source of ``fn``, as kgraph compiled it."""
-    func, _ = _plain(fn)
+    func, _ = _plain(fn.func if isinstance(fn, functools.partial) else fn)
+    if func is None:
+        raise NotConvertibleError(f"{fn!r} has no Python source of the user's: kgraph "
+                                  f"calls it as is")
     return api_impl.convert_code(func).generated_source
 
 
@@ -133,13 +166,15 @@ class Function:
         self.python_function = python_function
         self._options = dict(options)
         self._tf_function = None
+        self._build_lock = threading.Lock()
         self._register = None
         self.trace_count = 0
         self.reports = []   # one Recorder per trace, for callbacks and explain
         functools.update_wrapper(self, python_function)
 
     def _build(self):
-        converted = to_graph(self.python_function)
+        twin = _numpy_in_graph(self.python_function)
+        converted = twin or to_graph(self.python_function)
         jit = bool(self._options.get("jit_compile"))
         # Under XLA, asserts report to an error register that __call__ reads
         # after the computation (XLA drops assertion ops).
@@ -154,17 +189,25 @@ class Function:
                     register.reset()
                 out = converted(*args, **kwargs)
             self.reports.append(recorder)
+            err = _no_op_error(self.python_function, out)
+            if err is not None:
+                raise err
             # A list grown in a graph loop is returned stacked (docs/converter.md).
             out = lists.to_user(out)
             return out
 
-        functools.update_wrapper(traced, self.python_function)
+        if twin is None and converted is not self.python_function:
+            # The user's signature, for tf.function's argument binding (not for
+            # a builtin or ufunc: tf.function would pass every keyword default).
+            functools.update_wrapper(traced, self.python_function)
         self._tf_function = tf.function(traced, autograph=False, **self._options)
 
     @property
     def tf_function(self):
         if self._tf_function is None:
-            self._build()
+            with self._build_lock:      # threads making the first call at once: one build
+                if self._tf_function is None:
+                    self._build()
         return self._tf_function
 
     def __call__(self, *args, **kwargs):
@@ -194,8 +237,39 @@ class Function:
     def experimental_get_tracing_count(self):
         return self.trace_count
 
+    @property
+    def __signature__(self):
+        # What inspect.signature / getfullargspec report (Keras' Lambda layer
+        # reads it): the signature of the function given, as tf.function's.
+        try:
+            return inspect.signature(self.python_function)
+        except (TypeError, ValueError):
+            return None
+
     def __repr__(self):
-        return f"<kgraph.function {self.python_function.__qualname__}>"
+        name = getattr(self.python_function, "__qualname__", None) or repr(self.python_function)
+        return f"<kgraph.function {name}>"
+
+
+def _numpy_in_graph(fn):
+    """A NumPy function (``np.square``) cannot take graph tensors; its
+    ``tf.experimental.numpy`` twin can, with NumPy's result dtypes. None for
+    anything else."""
+    if isinstance(fn, Function) or not callable(fn) or inspect.isclass(fn):
+        return None
+    module = getattr(fn, "__module__", None) or ""
+    if not (module == "numpy" or module.startswith("numpy.")
+            or type(fn).__name__ == "ufunc"):
+        return None
+    from tensorflow.experimental import numpy as tnp
+    twin = getattr(tnp, getattr(fn, "__name__", ""), None)
+    if twin is None:
+        raise NotConvertibleError(
+            f"{fn!r} is a NumPy function: it runs on NumPy arrays, not on graph tensors, and "
+            f"tf.experimental.numpy has no {getattr(fn, '__name__', fn)!r}",
+            hints=("use the TensorFlow equivalent (tf.math...), or call it on "
+                   "NumPy values outside the graph",))
+    return twin
 
 
 def _call_translating(fn, args, kwargs):
@@ -206,6 +280,60 @@ def _call_translating(fn, args, kwargs):
         if err is None:
             raise
         raise err from e
+    except ValueError as e:
+        if _VARIABLE_ON_CALL not in str(e):
+            raise
+        raise StagingValueError(
+            "a tf.Variable (a Keras model, layer or optimizer, which make variables) is "
+            "created inside the converted function: a graph function runs its ops at every "
+            "call, but creates variables only once, when it is traced",
+            location=_user_frame(e.__traceback__),
+            hints=("create the model, optimizer and variables once, outside the function, "
+                   "and use them inside it (or pass them in)",
+                   "for a training loop, use kgraph.GraphModel and "
+                   "fit(steps_per_execution='epoch' or 'fit'): the whole loop runs in one "
+                   "graph call"),
+            kind="variable-in-function") from e
+
+
+_VARIABLE_ON_CALL = "only supports singleton tf.Variables created on the first call"
+
+
+def _user_frame(tb):
+    """file:line of the innermost frame of kgraph-converted code in ``tb``."""
+    found = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if policy.is_generated(code):
+            found = f"{code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def _no_op_error(fn, out):
+    """A StagingTypeError if ``out`` holds a tf.Operation (``return tf.no_op()``)."""
+    if not any(isinstance(v, tf.Operation) for v in tf.nest.flatten(out)):
+        return None
+    location = None
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is not None:
+        location = f"{code.co_filename}:{code.co_firstlineno}"
+        try:
+            lines, start = inspect.getsourcelines(code)
+            hits = [start + i for i, line in enumerate(lines)
+                    if line.lstrip().startswith("return") and "no_op" in line]
+            if hits:
+                location = f"{code.co_filename}:{hits[0]}"
+        except (OSError, TypeError):
+            pass   # no source: the def line
+    return StagingTypeError(
+        "the function returns a tf.Operation (such as tf.no_op()): a graph function "
+        "returns tensors; its ops (updates, prints, asserts) run at every call without "
+        "being returned",
+        location=location,
+        hints=("return nothing (or a tensor): TF1's `return tf.no_op()` / "
+               "`tf.group(...)` is not needed",),
+        kind="returns-operation")
 
 
 def function(fn=None, **options):
@@ -221,5 +349,5 @@ def function(fn=None, **options):
     if fn is None:
         return lambda f: Function(f, options)
     if inspect.isclass(fn):
-        raise NotConvertibleError("kgraph.function takes a function, not a class")
+        raise _class_error(fn)
     return Function(fn, options)

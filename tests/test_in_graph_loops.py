@@ -2,6 +2,7 @@
 whole fit) in one graph call, matching Keras' own loop."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -45,7 +46,8 @@ def _model(cls=TinyRNN):
 def _fit(model, mode, epochs=3, **kwargs):
     x, y = _data()
     kwargs.setdefault("validation_split", 0.25)
-    return model.fit(x, y, batch_size=B, epochs=epochs, shuffle=False, verbose=0,
+    kwargs.setdefault("verbose", 0)
+    return model.fit(x, y, batch_size=B, epochs=epochs, shuffle=False,
                      steps_per_execution=mode, **kwargs)
 
 
@@ -100,13 +102,53 @@ def test_early_stopping_acts_between_epochs_in_epoch_mode():
     assert len(history.history["loss"]) == 2   # epoch 2 did not improve by 10.0
 
 
-def test_fit_mode_refuses_callbacks_that_act_between_epochs():
+def test_early_stopping_acts_at_the_real_epoch_end_inside_one_fit_call():
+    model = _model()
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+    history = _fit(model, "fit", epochs=5, callbacks=[stopper])
+    assert len(history.history["loss"]) == 2   # as in "epoch" mode and Keras' loop
+    assert model._kgraph_loop[1].calls == 1     # still one graph call
+
+
+def test_epoch_end_callbacks_see_that_epochs_weights_in_fit_mode():
+    model = _model()
+    seen = []
+    cb = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: seen.append(model.get_weights()[0].copy()))
+    _fit(model, "fit", epochs=3, callbacks=[cb])
+    reference = _model()
+    want = []
+    cb = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: want.append(reference.get_weights()[0].copy()))
+    _fit(reference, 1, epochs=3, callbacks=[cb])
+    assert len(seen) == 3 and not np.allclose(seen[0], seen[2])
+    for got, ref in zip(seen, want):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_mode_without_host_calls_refuses_callbacks_that_act_between_epochs(monkeypatch):
+    from kgraph.layers import in_graph
+    monkeypatch.setattr(in_graph, "host_calls_allowed", lambda strategy: False)  # as on TPU
     model = _model()
     with pytest.raises(kgraph.KGraphError, match="EarlyStopping cannot act between epochs"):
         _fit(model, "fit", callbacks=[keras.callbacks.EarlyStopping()])
 
 
-def test_batch_hooks_once_per_execution_epoch_hooks_per_epoch():
+def test_fit_mode_without_host_calls_replays_epochs_after_the_call(monkeypatch):
+    from kgraph.layers import in_graph
+    monkeypatch.setattr(in_graph, "host_calls_allowed", lambda strategy: False)  # as on TPU
+    model = _model()
+    seen = []
+    cb = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda e, logs: seen.append(("epoch_begin", e)),
+        on_epoch_end=lambda e, logs: seen.append(("epoch_end", e)))
+    history = _fit(model, "fit", epochs=2, callbacks=[cb])
+    assert seen == [("epoch_begin", 0), ("epoch_end", 0), ("epoch_begin", 1), ("epoch_end", 1)]
+    assert len(history.history["val_loss"]) == 2
+
+
+@pytest.mark.parametrize("mode", ["epoch", "fit"])
+def test_batch_hooks_once_per_execution_epoch_hooks_per_epoch(mode):
     model = _model()
     seen = []
     cb = keras.callbacks.LambdaCallback(
@@ -114,13 +156,10 @@ def test_batch_hooks_once_per_execution_epoch_hooks_per_epoch():
         on_epoch_end=lambda e, logs: seen.append(("epoch_end", e)),
         on_train_batch_begin=lambda b, logs: seen.append(("batch_begin", b)),
         on_train_batch_end=lambda b, logs: seen.append(("batch_end", b)))
-    _fit(model, "fit", epochs=2, callbacks=[cb], validation_split=0.0)
-    # One execution: its batch hooks wrap the whole run; the epochs inside it
-    # are replayed after the call (documented in docs/keras.md).
-    assert seen == [("epoch_begin", 0), ("batch_begin", 0), ("epoch_end", 0),
-                    ("epoch_begin", 1), ("batch_end", N // B - 1), ("epoch_end", 1)]
-    seen.clear()
-    _fit(model, "epoch", epochs=2, callbacks=[cb], validation_split=0.0)
+    _fit(model, mode, epochs=2, callbacks=[cb], validation_split=0.0)
+    # As Keras fires them with steps_per_execution = the steps of an epoch:
+    # one execution per epoch, at the epoch's real boundaries (in "fit" mode
+    # from host calls inside the one graph call).
     assert seen == [("epoch_begin", 0), ("batch_begin", 0), ("batch_end", N // B - 1),
                     ("epoch_end", 0), ("epoch_begin", 1), ("batch_begin", 0),
                     ("batch_end", N // B - 1), ("epoch_end", 1)]
@@ -132,8 +171,43 @@ def test_progress_bar_moves_during_the_graph_call(capfd):
     model.fit(x, y, batch_size=B, epochs=1, shuffle=False, verbose=1,
               steps_per_execution="fit", progress_every=2)
     out = capfd.readouterr().out
-    # Host updates at steps 2, 4 (and the final 6) from inside the call.
-    assert "2/6" in out and "4/6" in out and "6/6" in out
+    # Keras' own progress bar, updated from inside the call (at step 2; at
+    # step 4 unless within Keras' 0.05 s update interval), then finalized.
+    assert "2/6" in out and "6/6" in out and out.index("2/6") < out.index("6/6")
+
+
+def _dense_io():
+    inputs = keras.Input((T,), dtype="int32")
+    return inputs, keras.layers.Dense(3)(keras.layers.Rescaling(0.1)(inputs))
+
+
+def _printed(out):
+    """What a terminal shows: the last carriage-return segment of each line,
+    without colours and with times replaced."""
+    lines = []
+    for line in out.split("\n"):
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line.split("\r")[-1]).rstrip()
+        line = re.sub(r"\d+(\.\d+)?(ms|s|us)(/step)?", "T", line)
+        if line:
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+@pytest.mark.parametrize("mode", ["epoch", "fit"])
+def test_verbose_prints_what_keras_prints_once_and_in_order(mode, verbose, capfd):
+    def dense():
+        keras.utils.set_random_seed(0)
+        model = kgraph.GraphModel(*_dense_io())
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        return model
+
+    _fit(dense(), 1, epochs=2, verbose=verbose)
+    want = _printed(capfd.readouterr().out)
+    _fit(dense(), mode, epochs=2, verbose=verbose)
+    got = _printed(capfd.readouterr().out)
+    assert [l for l in got if l.startswith("Epoch")] == ["Epoch 1/2", "Epoch 2/2"]
+    assert got == want
 
 
 class NaNAtStep(kgraph.GraphModel):
@@ -212,3 +286,17 @@ def test_mirrored_strategy_two_cpus_same_loss_curve(tmp_path):
     curves = json.loads(out.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(curves["two"], curves["one"], rtol=1e-4)
     assert curves["one"][-1] < curves["one"][0]
+
+
+def test_many_models_do_not_trigger_tensorflows_retracing_warning(caplog):
+    """Each model's in-graph loop is its own tf.function (TensorFlow counts
+    retraces per Python function: one shared loop function would warn after
+    five models)."""
+    import logging
+    x, y = _data()
+    caplog.set_level(logging.WARNING)
+    for _ in range(6):
+        model = kgraph.GraphModel(*_dense_io())
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=B, epochs=1, verbose=0, steps_per_execution="epoch")
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -566,3 +566,33 @@ def test_comprehension_over_unknown_length_tensor_is_a_graph_loop():
 
 def test_nested_comprehension_on_python_values_is_python():
     check(nested_comprehension, Py([1, 2, 3]))
+
+
+def after_loop(t):
+    # 'last' is bound only if the loop ran: a value behind a run-time check.
+    for v in t:
+        last = v
+    print(f"last={last}", str(last), last in (7, 8))
+    return divmod(last, 2), round(last), max(last, 0), last or 1
+
+
+@dtypes
+def test_builtins_and_text_of_a_name_bound_in_a_tensor_loop(dtype):
+    check(after_loop, T([5, 7] if dtype.is_integer else [5.5, 7.5], dtype))
+
+
+def checked_positive(x):
+    assert x > 0, f"x must be positive, got {x:.2f} ({x!r})"
+    return x
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
+def test_fstring_in_a_graph_assert_message_is_pythons_text(dtype):
+    with pytest.raises(AssertionError) as info:
+        kgraph.function(checked_positive)(tf.constant(-1.5, dtype))
+    with pytest.raises(AssertionError) as python_info:
+        checked_positive(-1.5)
+    expected = str(python_info.value).splitlines()[0]   # (pytest appends its own lines)
+    assert expected == "x must be positive, got -1.50 (-1.5)"
+    assert expected in str(info.value)
+    assert location(checked_positive, "assert x > 0") in str(info.value)

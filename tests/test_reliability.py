@@ -392,3 +392,147 @@ def test_failing_step_under_xla_in_graph_loops(mode):
     model, _, err = _fit_failing(True, mode)
     assert any("epoch 1, batch 3" in note for note in err.__notes__)
     assert int(model.optimizer.iterations.numpy()) == 2
+
+
+# ---------------------------------------------------------------------------
+# 6. Any callable a user hands over.
+
+class SignedDouble(kgraph.GraphLayer):
+    def call(self, x):
+        if tf.reduce_sum(x) > 0:
+            return x * 2.0
+        return -x
+
+
+def test_bound_call_of_a_graph_layer_and_the_layer_itself():
+    layer = SignedDouble()
+    x = tf.constant([[1.0, 2.0]])
+    np.testing.assert_allclose(kgraph.function(layer.call)(x).numpy(), [[2.0, 4.0]])
+    np.testing.assert_allclose(kgraph.function(layer)(-x).numpy(), [[1.0, 2.0]])
+    np.testing.assert_allclose(kgraph.to_graph(layer.call)(-x).numpy(), [[1.0, 2.0]])
+
+
+def _scaled(x, k):
+    if k > 1:
+        return x * k
+    return x
+
+
+def test_functools_partial_is_converted_inside():
+    f = kgraph.function(functools.partial(_scaled, k=3.0))
+    assert float(f(tf.constant(2.0))) == 6.0
+    g = kgraph.to_graph(functools.partial(_scaled, k=tf.constant(0.5)))
+    assert float(g(tf.constant(2.0))) == 2.0
+
+
+def test_builtins_and_numpy_functions_run_as_in_tf_function():
+    assert float(kgraph.function(abs)(tf.constant(-2.5))) == 2.5
+    out = kgraph.function(np.square)(tf.constant([3, -4], tf.int64))
+    assert out.dtype == tf.int64 and out.numpy().tolist() == [9, 16]
+    assert float(kgraph.function(np.square)(tf.constant(1.5))) == 2.25
+
+
+def _with_default(x, scale=2.0, *, shift=0.0):
+    if tf.reduce_sum(x) > 0:
+        return x * scale + shift
+    return x
+
+
+def test_kgraph_function_is_introspectable_and_usable_in_a_keras_lambda():
+    f = kgraph.function(_with_default)
+    assert str(inspect.signature(f)) == "(x, scale=2.0, *, shift=0.0)"
+    spec = inspect.getfullargspec(f)
+    assert spec.args == ["x", "scale"] and spec.kwonlyargs == ["shift"]
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(f)])
+    np.testing.assert_allclose(model(np.array([[1.0, 2.0]], np.float32)).numpy(),
+                               [[2.0, 4.0]])
+
+
+def test_converting_a_class_says_to_use_graph_layer_or_graph_model():
+    class Plain:
+        def __call__(self, x):
+            return x
+
+    for convert in (kgraph.convert(), kgraph.function, kgraph.to_graph):
+        with pytest.raises(TypeError) as info:
+            convert(Plain)
+        assert isinstance(info.value, kgraph.NotConvertibleError)
+        text = str(info.value)
+        assert "GraphLayer" in text and "GraphModel" in text
+        assert f"{HERE}:{_line_of(test_converting_a_class_says_to_use_graph_layer_or_graph_model, 'class Plain')}" in text
+
+
+# ---------------------------------------------------------------------------
+# 7. Threads making the first call at once: one conversion, one trace.
+
+def test_eight_threads_first_call_trace_once():
+    traced = []
+
+    def body(x):
+        traced.append(1)          # runs once per trace
+        if x > 0:
+            x = x * 2
+        return x
+
+    f = kgraph.function(body)
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def worker():
+        barrier.wait()
+        try:
+            results.append(int(f(tf.constant(3))))
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == [6] * 8
+    assert len(traced) == 1
+    assert f.trace_count == 1
+
+
+# ---------------------------------------------------------------------------
+# 8. What 2018-style in-graph training loops hit first.
+
+def _builds_a_model(x):
+    model = keras.Sequential([keras.layers.Dense(1)])
+    return model(x)
+
+
+def _builds_an_optimizer(x):
+    opt = keras.optimizers.SGD(0.1)
+    v = tf.Variable(1.0)
+    opt.apply_gradients([(x, v)])
+    return v
+
+
+def _returns_no_op(x):
+    if x > 0:
+        x = x + 1
+    return tf.no_op()
+
+
+@pytest.mark.parametrize("fn, arg, line", [
+    (_builds_a_model, tf.ones((2, 3)), "return model(x)"),
+    (_builds_an_optimizer, tf.constant(1.0), "opt = keras.optimizers.SGD"),
+])
+def test_creating_keras_objects_inside_points_at_the_line_with_the_fix(fn, arg, line):
+    with pytest.raises(ValueError) as info:
+        kgraph.function(fn)(arg)
+    assert isinstance(info.value, kgraph.StagingError)
+    text = str(info.value)
+    assert f"{HERE}:{_line_of(fn, line)}" in text
+    assert "outside the function" in text
+
+
+def test_returning_no_op_points_at_the_line_with_the_fix():
+    with pytest.raises(TypeError) as info:
+        kgraph.function(_returns_no_op)(tf.constant(1.0))
+    assert isinstance(info.value, kgraph.StagingError)
+    text = str(info.value)
+    assert f"{HERE}:{_line_of(_returns_no_op, 'tf.no_op()')}" in text
+    assert "return nothing" in text

@@ -433,3 +433,28 @@ def state_pair(x, n):
 @pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
 def test_python_number_inside_loop_state_tuple(dtype):
     check(state_pair, num(2, dtype), num(3, tf.int32))
+
+
+# --------------------------------------- return paths (passes/returns.py)
+
+def assert_then_returns(x, y):
+    assert x > -1000
+    if x > 0:
+        return x, y
+    return y, x
+
+
+def returns_on_both_sides(x):
+    if x > 0:
+        return x
+    else:
+        return -x
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+@pytest.mark.parametrize("x", [4, -4])
+def test_no_fall_through_none_when_every_path_returns(dtype, x):
+    # (property repro: an assert before an early return gave "the return value
+    # is None in one branch" from a fall-through path that never runs)
+    check(assert_then_returns, num(x, dtype), num(2, dtype))
+    check(returns_on_both_sides, num(x, dtype))

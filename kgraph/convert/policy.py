@@ -34,6 +34,11 @@ def register_generated(code):
         todo.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
 
 
+def is_generated(code):
+    """True for a code object kgraph compiled (converted code)."""
+    return code in _generated_codes
+
+
 def is_user_file(filename):
     cached = _user_file_cache.get(filename)
     if cached is not None:

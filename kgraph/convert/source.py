@@ -49,7 +49,7 @@ def get_source(fn):
     # follow ``__wrapped__`` and give a decorator's wrapper the wrapped
     # function's source.
     try:
-        lines, start = inspect.getsourcelines(code)
+        lines, start = _source_lines(code, fn.__globals__)
     except (OSError, TypeError, IndexError) as e:
         raise _no_source_error(fn, str(e)) from None
     raw = "".join(lines)
@@ -69,6 +69,22 @@ def get_source(fn):
     _shift_lines(node, start - 2 if indented else start - 1)
     verify(fn, node, filename)
     return Source(filename, node, text)
+
+
+def _source_lines(code, module_globals):
+    """``inspect.getsourcelines(code)`` without ``inspect.getmodule``, whose
+    first call scans every module in ``sys.modules`` (about a second with
+    TensorFlow loaded, paid at a model's first fit): the function's own
+    globals are its module's namespace, which is all linecache needs."""
+    filename = code.co_filename
+    linecache.checkcache(filename)
+    lines = linecache.getlines(filename, module_globals)
+    if not lines:
+        raise OSError("could not get source code")
+    first = code.co_firstlineno - 1
+    if not 0 <= first < len(lines):
+        raise OSError("source code does not match the running code")
+    return inspect.getblock(lines[first:]), first + 1
 
 
 _module_cache = {}

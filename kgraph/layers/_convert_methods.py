@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import sys
+import threading
 import types
 
 import tensorflow as tf
+# Private seam: Keras' symbolic shape inference runs call in a stateless scope
+# that collects add_loss itself (tests/test_keras_programs.py uses it).
+from keras.src.backend import in_stateless_scope
 
 from kgraph import api
 from kgraph.convert import policy
+from kgraph.errors import StagingError
 from kgraph.operators import lists
 
 # Marks a kgraph wrapper; holds the user's original function.
@@ -72,7 +79,12 @@ def converting_method(fn):
 
     @functools.wraps(fn)
     def method(self, *args, **kwargs):
-        out = api.to_graph(types.MethodType(fn, self))(*args, **kwargs)
+        graphs = _entry_graphs()
+        graphs.append(None if tf.executing_eagerly() else tf.compat.v1.get_default_graph())
+        try:
+            out = api.to_graph(types.MethodType(fn, self))(*args, **kwargs)
+        finally:
+            graphs.pop()
         return lists.to_user(out)   # a list grown in a graph loop: stacked
 
     setattr(method, ORIGINAL, fn)
@@ -89,3 +101,43 @@ def install(cls, names):
         if fn is not None:
             setattr(cls, name, converting_method(fn))
 
+
+
+_KGRAPH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+# The graph each running converted method was entered in (innermost last).
+_local = threading.local()
+
+
+def _entry_graphs():
+    graphs = getattr(_local, "graphs", None)
+    if graphs is None:
+        graphs = _local.graphs = []
+    return graphs
+
+
+def check_add_loss(depth=2):
+    """Refuse ``self.add_loss(...)`` under graph control flow of a converted
+    method, at the user's line.
+
+    Inside a tensor ``if`` or loop the loss is a tensor of the branch's
+    (or body's) own graph: Keras would read it later, from the step's graph,
+    and fail there with TensorFlow's InaccessibleTensorError and no user line.
+    """
+    graphs = _entry_graphs()
+    if not graphs or graphs[-1] is None or tf.executing_eagerly():
+        return
+    if in_stateless_scope():   # Keras' symbolic calls collect losses in a scope
+        return
+    if tf.compat.v1.get_default_graph() is graphs[-1]:
+        return
+    frame = sys._getframe(depth)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_KGRAPH_DIR):
+        frame = frame.f_back   # kg__.call(...) and other operators: up to the user's line
+    raise StagingError(
+        "self.add_loss(...) inside graph control flow (an `if` or loop on a tensor): the loss "
+        "would be a tensor of the branch's own graph, which Keras cannot read when it sums "
+        "the losses",
+        location=f"{frame.f_code.co_filename}:{frame.f_lineno}",
+        hints=("add the loss unconditionally and gate its value instead, e.g. "
+               "`self.add_loss(tf.where(condition, penalty, 0.0))`",))

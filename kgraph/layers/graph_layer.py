@@ -50,3 +50,9 @@ class GraphLayer(keras.layers.Layer):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _convert_methods.install(cls, CONVERTED_METHODS)
+
+    def add_loss(self, loss):
+        # Refused, at the user's line, under graph control flow (see
+        # _convert_methods.check_add_loss); else Keras' own.
+        _convert_methods.check_add_loss()
+        return super().add_loss(loss)

@@ -27,10 +27,12 @@ import contextlib
 import numbers
 
 import keras
-# Private seam (no public name): the class of functional models. Keras itself
-# injects it into a Model subclass built with inputs/outputs; see
-# _inject_functional. tests/test_layers.py checks it is still that class.
+# Private seams (no public names): the class of functional models, which
+# Keras mixes into a Model subclass built with inputs/outputs (see
+# _functional_variant; tests/test_layers.py checks it is still that class),
+# and the registry of Keras names (tests/test_keras_programs.py checks it).
 from keras.src.models.functional import Functional
+from keras.src.saving import object_registration
 
 from kgraph.layers import _convert_methods, _step_failures
 
@@ -77,20 +79,36 @@ class GraphModel(keras.Model):
     """
 
     def __new__(cls, *args, **kwargs):
-        # Functional construction, ``MyModel(inputs, outputs)``: Keras'
-        # Model.__init__ would rewrite the bases of every class between
-        # MyModel and keras.Model to put Functional in, GraphModel included,
-        # which would break every later subclassed GraphModel. Do that rewrite
-        # here with FunctionalGraphModel in GraphModel's place; Keras' own
-        # rewrite then never runs (Functional.__init__ is reached through the
-        # MRO and calls Model.__init__ without inputs/outputs).
-        if _functional_init_arguments(args, kwargs) and not issubclass(cls, Functional):
-            cls = _inject_functional(cls)
+        # ``kgraph.GraphModel(inputs, outputs)`` builds a FunctionalGraphModel,
+        # as ``keras.Model(inputs, outputs)`` builds a Functional.
+        if cls is GraphModel and _functional_init_arguments(args, kwargs):
+            cls = FunctionalGraphModel
         return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        # Keras decides "functional subclass" in Model.__init__, from the
+        # arguments that reach it (so ``VAE(encoder, decoder)`` whose
+        # __init__ calls ``super().__init__()`` is not functional), and then
+        # rewrites the bases of every class up to keras.Model. kgraph decides
+        # from the same arguments but never rewrites a class: the instance
+        # becomes a subclass of its own class with FunctionalGraphModel mixed
+        # in (one per class, cached), and Functional.__init__ builds it.
+        if _functional_init_arguments(args, kwargs):
+            if not isinstance(self, Functional):
+                self.__class__ = _functional_variant(type(self))
+            Functional.__init__(self, *args, **kwargs)
+        else:
+            super().__init__(*args, **kwargs)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _convert_methods.install(cls, CONVERTED_METHODS)
+
+    def add_loss(self, loss):
+        # Refused, at the user's line, under graph control flow (see
+        # _convert_methods.check_add_loss); else Keras' own.
+        _convert_methods.check_add_loss()
+        return super().add_loss(loss)
 
     # -- steps_per_execution -------------------------------------------------
     # Keras' compile() stores its argument with a plain attribute assignment
@@ -188,13 +206,21 @@ class FunctionalGraphModel(GraphModel, Functional):
     Functional)."""
 
 
-def _inject_functional(cls):
-    """Keras' ``inject_functional_model_class``, with FunctionalGraphModel
-    for GraphModel: the user's classes get Functional in their hierarchy (as
-    Keras does it), GraphModel itself is never rewritten."""
-    if cls is GraphModel:
-        return FunctionalGraphModel
-    if not issubclass(cls, GraphModel) or issubclass(cls, Functional):
-        return cls
-    cls.__bases__ = tuple(_inject_functional(base) for base in cls.__bases__)
-    return cls
+_FUNCTIONAL_VARIANTS = {}
+
+
+def _functional_variant(cls):
+    """``cls`` with FunctionalGraphModel mixed in: what an instance of ``cls``
+    constructed with inputs/outputs becomes. Same name, module and
+    registered Keras name as ``cls`` (so saving and loading name ``cls``);
+    ``cls`` itself is left untouched."""
+    variant = _FUNCTIONAL_VARIANTS.get(cls)
+    if variant is None:
+        variant = type(cls.__name__, (cls, FunctionalGraphModel),
+                       {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                        "__doc__": cls.__doc__})
+        if cls in object_registration.GLOBAL_CUSTOM_NAMES:
+            object_registration.GLOBAL_CUSTOM_NAMES[variant] = \
+                object_registration.GLOBAL_CUSTOM_NAMES[cls]
+        _FUNCTIONAL_VARIANTS[cls] = variant
+    return variant

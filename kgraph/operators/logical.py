@@ -29,6 +29,12 @@ from kgraph.operators.staging import (caller_location, describe, is_staged, loca
                                       record)
 
 
+def _read(v):
+    """A name bound on some paths only (``MaybeUnbound``) read as its checked value."""
+    from kgraph.operators.undefined import MaybeUnbound
+    return v.checked() if isinstance(v, MaybeUnbound) else v
+
+
 def _bool_tensor(v):
     v = tf.convert_to_tensor(v)
     return v if v.dtype == tf.bool else tf.cast(v, tf.bool)
@@ -44,6 +50,7 @@ def or_(first, *rest):
 
 def _chain(value, thunks, is_and, loc):
     op = "and" if is_and else "or"
+    value = _read(value)
     for i, thunk in enumerate(thunks):
         if is_staged(value):
             record(op, "graph", f"operand is {describe(value)}: tf.cond keeps the "
@@ -53,7 +60,7 @@ def _chain(value, thunks, is_and, loc):
             record(op, "python", f"operand is {describe(value)}", loc)
         if (not value) if is_and else value:
             return value
-        value = thunk()
+        value = _read(thunk())
     return value
 
 
@@ -114,6 +121,7 @@ def not_(value):
 
 def in_(x, container):
     """``x in container``."""
+    x, container = _read(x), _read(container)
     if not _tensor_membership(x, container):
         return x in container
     loc = caller_location()
@@ -123,6 +131,7 @@ def in_(x, container):
 
 def not_in(x, container):
     """``x not in container``."""
+    x, container = _read(x), _read(container)
     if not _tensor_membership(x, container):
         return x not in container
     loc = caller_location()
@@ -153,6 +162,7 @@ def compare(left, op, right, *rest):
 
 
 def _compare(left, op, right, rest, loc):
+    left, right = _read(left), _read(right)
     if op == "in":
         result = _in_at(right, left, loc)
     elif op == "not in":

@@ -35,6 +35,12 @@ from kgraph.operators.staging import caller_location, is_staged, location_text, 
 _MISSING = object()
 
 
+def _read(v):
+    """A name bound on some paths only (``MaybeUnbound``) read as its checked value."""
+    from kgraph.operators.undefined import MaybeUnbound
+    return v.checked() if isinstance(v, MaybeUnbound) else v
+
+
 def _staged(v):
     if is_staged(v) or isinstance(v, (GraphList, IndexedIterable)):
         return True
@@ -50,10 +56,12 @@ def _here():
 # ------------------------------------------------------------- min / max
 
 def min_(*args, key=None, default=_MISSING):
+    args = tuple(_read(a) for a in args)
     return _extreme("min", args, key, default, _here())
 
 
 def max_(*args, key=None, default=_MISSING):
+    args = tuple(_read(a) for a in args)
     return _extreme("max", args, key, default, _here())
 
 
@@ -163,6 +171,7 @@ def _sequence_tensor(items, what, loc):
 # ----------------------------------------------------------------- sum
 
 def sum_(iterable, /, start=0):
+    iterable, start = _read(iterable), _read(start)
     if not _staged(iterable) or isinstance(iterable, (list, tuple)):
         return builtins.sum(iterable, start)   # tensors in a list add with '+'
     loc = _here()
@@ -180,10 +189,12 @@ def sum_(iterable, /, start=0):
 # ------------------------------------------------------------- any / all
 
 def any_(iterable):
+    iterable = _read(iterable)
     return _truth("any", iterable, _here())
 
 
 def all_(iterable):
+    iterable = _read(iterable)
     return _truth("all", iterable, _here())
 
 
@@ -230,6 +241,7 @@ def _bool(e, kind, loc):
 # --------------------------------------------------------------- round
 
 def round_(number, ndigits=None):
+    number, ndigits = _read(number), _read(ndigits)
     if not tf.is_tensor(number) or not is_staged(number) and not is_staged(ndigits):
         if tf.is_tensor(number):
             number = number.numpy().item()
@@ -274,6 +286,7 @@ def _round_int(x, q):
 # -------------------------------------------------------------- divmod
 
 def divmod_(a, b):
+    a, b = _read(a), _read(b)
     if not (tf.is_tensor(a) or tf.is_tensor(b)):
         return builtins.divmod(a, b)
     loc = _here()

@@ -25,6 +25,12 @@ from kgraph.operators.staging import caller_location, location_text
 
 _FORMATTER = string.Formatter()
 
+
+def _read(v):
+    """A name bound on some paths only (``MaybeUnbound``) read as its checked value."""
+    from kgraph.operators.undefined import MaybeUnbound
+    return v.checked() if isinstance(v, MaybeUnbound) else v
+
 _SPEC = re.compile(
     r"(?:(?P<fill>.)?(?P<align>[<>=^]))?(?P<sign>[-+ ])?(?P<z>z)?(?P<alt>#)?"
     r"(?P<zero>0)?(?P<width>\d+)?(?P<grouping>[,_])?(?:\.(?P<precision>\d+))?"
@@ -55,6 +61,7 @@ def _where():
 
 def str_(*args, **kwargs):
     """``str(v)``."""
+    args = tuple(_read(a) for a in args)
     if len(args) == 1 and not kwargs and _holds_tensor(args[0]):
         return python_text(args[0])
     return str(*args, **kwargs)
@@ -62,6 +69,7 @@ def str_(*args, **kwargs):
 
 def repr_(value):
     """``repr(v)``."""
+    value = _read(value)
     if _holds_tensor(value):
         return python_text(value, quote_strings=True)
     return repr(value)
@@ -103,6 +111,7 @@ def python_text(value, quote_strings=False):
 
 def format_(value, spec=""):
     """``format(v, spec)``."""
+    value = _read(value)
     if _is_tensor(value) or _is_tensor(spec):
         return _format_tensor(value, spec, _where())
     return format(value, spec)
@@ -156,6 +165,7 @@ def fstring(*pieces):
 
 def fvalue(value, conversion=-1, spec=""):
     """One ``{value!conversion:spec}`` of an f-string."""
+    value = _read(value)
     if _is_tensor(value) or _is_tensor(spec):
         if conversion in ("r", "a") or (conversion == "s" and spec):
             value = repr_(value) if conversion != "s" else str_(value)
@@ -174,6 +184,8 @@ def str_format(template, *args, **kwargs):
     if not isinstance(template, str):
         from kgraph.operators.calls import call
         return call(template.format, *args, **kwargs)
+    args = tuple(_read(a) for a in args)
+    kwargs = {k: _read(v) for k, v in kwargs.items()}
     if not any(_is_tensor(a) for a in args) and not any(
             _is_tensor(v) for v in kwargs.values()):
         return template.format(*args, **kwargs)
@@ -217,6 +229,7 @@ def percent_format(template, values):
     """``template % values`` where ``template`` is a literal string."""
     if not isinstance(template, str):
         return template % values
+    values = tuple(_read(v) for v in values) if isinstance(values, tuple) else _read(values)
     flat = values if isinstance(values, tuple) else (values,)
     if not (_is_tensor(values) or any(_is_tensor(v) for v in flat) or (
             isinstance(values, dict) and any(_is_tensor(v) for v in values.values()))):

@@ -64,13 +64,30 @@ def _lower(fn, ctx):
     flag = ctx.namer.new("do_return")
     value = ctx.namer.new("retval")
     body = list(fn.body)
-    if not isinstance(body[-1], gast.Return):
+    if not _always_returns(body):
         body.append(T.copy_location(T.return_(None), body[-1]))
     lowered = _block(body, flag, value, in_loop=False)
     first = fn.body[0]
     fn.body = [T.copy_location(T.assign(flag, T.const(False)), first),
                T.copy_location(T.assign(value, T.runtime("NO_RETURN")), first)] + lowered
     fn.body.append(T.copy_location(T.return_(T.name(value)), fn.body[-1]))
+
+
+def _always_returns(stmts):
+    """True if every path through ``stmts`` ends in a ``return`` (so there is no
+    fall-through ``return None``: an assert's ``with`` block, or an if/else
+    returning on both sides, must not get one, or a graph if would see None
+    on a path that never runs)."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, gast.Return):
+        return True
+    if isinstance(last, gast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    if isinstance(last, gast.With):
+        return _always_returns(last.body)
+    return False
 
 
 def _block(stmts, flag, value, in_loop):
