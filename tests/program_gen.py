@@ -58,7 +58,7 @@ FEATURES = (
     "if",            # if / elif / else on tensor conditions
     "while",         # while loops (own counter, bounded)
     "for_range",     # for over range(tensor), range(a, b), negative steps
-    "for_tensor",    # for over the vector t (and enumerate(t))
+    "for_tensor",    # for over the vector t
     "loop_else",     # else: blocks of while / for
     "break",
     "continue",
@@ -72,7 +72,8 @@ FEATURES = (
     "print",         # print with several arguments (and sep=)
     "fstring",       # f-strings in print and assert messages
     "assert",        # asserts that hold
-    "builtins",      # abs, min, max, round, divmod, len, sum, enumerate
+    "builtins",      # abs, min, max, round, divmod, len, sum, range with a negative step
+    "enumerate",     # for j, v in enumerate(t) (j meets values of the program's dtype)
     "comprehension", # list comprehensions and generator expressions over t
     "lists",         # xs.append in loops, then index / len / sum / pop / xs[i] = v / iterate / return
     "subscript",     # pair[0] = v on a Python list, d['k'] += v
@@ -456,7 +457,7 @@ class Generator:
             inner.idx.append(var)
         else:
             var = f"v{k}"
-            if self.on("builtins") and self.chance(0.3):
+            if self.on("enumerate") and self.chance(0.3):
                 j = f"j{k}"
                 lines = [f"{pad}for {j}, {var} in enumerate(t):"]
                 inner.idx.append(j)
@@ -816,10 +817,29 @@ def _chunks(lines):
     return out
 
 
+def _names_bound(source):
+    """Every name ``f`` reads is bound somewhere in it (or is global): a deletion
+    that leaves a read of a name on a path Python did not take would make an
+    invalid program that only the graph (which traces every path) notices."""
+    import ast
+    import builtins
+
+    fn = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)][-1]
+    stored = {a.arg for a in fn.args.args} | set(dir(builtins)) | {"Box"}
+    loaded = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)
+    return loaded <= stored
+
+
 def shrink(program, cause, budget=60):
     """A smaller program that still fails with the same cause (greedy chunk deletion)."""
     head, body = program.source.split("def f(", 1)
     lines = ("def f(" + body).rstrip("\n").split("\n")
+    prologue = 1      # the initial bindings stay: every path's return reads them
+    while prologue < len(lines) and re.match(r"    (a|b|c|xs|pair|d|obj) = ", lines[prologue]):
+        prologue += 1
     tries = 0
     changed = True
     while changed and tries < budget:
@@ -827,7 +847,8 @@ def shrink(program, cause, budget=60):
         for start, end in sorted(_chunks(lines), key=lambda c: c[0] - c[1]):
             if tries >= budget:
                 break
-            if re.match(r"\s*i\d+ \+= 1$", lines[start]) or start == len(lines) - 1:
+            if (re.match(r"\s*i\d+ \+= 1$", lines[start]) or start == len(lines) - 1
+                    or start < prologue):
                 continue          # a while counter's increment keeps the loop bounded;
                                   # the final return keeps every path's structure
             candidate = lines[:start] + lines[end:]
@@ -835,6 +856,8 @@ def shrink(program, cause, budget=60):
             try:
                 compile(source, "<shrink>", "exec")
             except SyntaxError:
+                continue
+            if not _names_bound(source):
                 continue
             tries += 1
             trial = Program(program.index, program.dtype, source, program.inputs, program.returns)

@@ -35,6 +35,14 @@ def f(x, y, n, t):
             return x, 9
     return x, y
 """, [(3, 1, 2, [1]), (-3, 1, 2, [1])]),
+    ("values", "a Python int returned on one path, int64 tensors on the other: raw tf.cond error",
+     "int64", """
+def f(x, y, n, t):
+    a = 2
+    if y > 0:
+        return x, n
+    return a, a
+""", [(5, 6, 3, [4]), (0, -3, 3, [1])]),
     ("values", "a Python int counter compared with a float tensor (float programs)", "float32", """
 def f(x, y, n, t):
     k = 0
@@ -95,6 +103,42 @@ def f(x, y, n, t):
     print(f'x={x}', f'<{x} {y}>')
     return x
 """, [(6, 1, 0, [1])]),
+    ("values", "a Python int counter reported as 'a Python float in the while loop' "
+     "(float32 program; generated, not shrunk)", "float32", """
+def f(x, y, n, t):
+    a = 5.0
+    b = 0.5
+    c = 4.5
+    i1 = 0
+    while i1 < n % 2 + 0:
+        i1 += 1
+        i2 = 0
+        while i2 < c % 4:
+            i2 += 1
+            if not (i1 < n or (a - a) < a):
+                x += 2.0
+            if x % 2.0 == 0.5:
+                continue
+            elif a % 3.0 == 0.0:
+                if i2 >= i1:
+                    break
+        else:
+            a -= 4.0
+    return a, b, c
+""", [(5.5, -1.0, 2, [1.0]), (1.0, 4.0, 2, [-2.0]), (2.5, 3.5, 0, [0.5])]),
+    ("values", "float `%` giving zero: Python's -2.0 % 2.0 is 0.0, the graph's is -0.0 "
+     "(shows in print and f-strings)", "float64", """
+def f(x, y, n, t):
+    c = y % 2.0
+    print(c, f'<{c}>')
+    return c
+""", [(0.0, -2.0, 0, [1.0])]),
+    ("exprs", "enumerate over an int64 tensor: the index is int32, so v + j fails", "int64", """
+def f(x, y, n, t):
+    for j, v in enumerate(t):
+        x = v + j
+    return x
+""", [(0, 0, 0, [7, 1])]),
     # ------------------------------------------------------------ lists
     ("lists", "xs[i] = v on a list appended in a graph loop", "int32", """
 def f(x, y, n, t):
@@ -127,6 +171,26 @@ def f(x, y, n, t):
         xs.append(v)
     return y, len(xs)
 """, [(1, 2, 0, [1, 3]), (1, 2, 0, [1, 2])]),
+    ("lists", "a Python int appended in a tensor branch to a list of int64 tensors", "int64", """
+def f(x, y, n, t):
+    xs = [x]
+    if y > 4:
+        xs.append(4 + len(t))
+    return xs
+""", [(2, 7, 0, [9, 7]), (2, 1, 0, [9, 7])]),
+    ("lists", "an early return of a Python list that a later pop shortens (return paths "
+     "disagree on the list's length)", "int32", """
+def f(x, y, n, t):
+    xs = [x]
+    for v in t:
+        i = 0
+        while i < n:
+            i += 1
+            if y > 2:
+                return v, xs
+    p = xs.pop()
+    return y, xs
+""", [(5, 8, 4, [3]), (8, 1, 4, [-4])]),
     # ------------------------------------------------------------ state
     ("state", "loop variable used after a range loop that runs at least once", "int32", """
 def f(x, y, n, t):
@@ -152,6 +216,19 @@ def f(x, y, n, t):
         z = -x
     return z * 2
 """, [(1, 2, 0, [1]), (1, -2, 0, [1]), (-1, 0, 0, [1])]),
+    ("state", "defined on every path that does not return, when the inner condition is a "
+     "Python value (a Python-level return inside a tensor if)", "float32", """
+def f(x, y, n, t):
+    c = 0.5
+    if x > 0.0:
+        if c > 1.0:
+            return x
+        else:
+            z = x + 1.0
+    else:
+        z = y
+    return z
+""", [(2.0, 1.5, 0, [1.0]), (-1.0, 1.5, 0, [1.0])]),
     ("state", "pair[i] = v in both branches of a tensor if (issue 9: silently wrong)", "int32", """
 def f(x, y, n, t):
     pair = [0, 0]
@@ -191,6 +268,26 @@ def f(x, y, n, t):
         return x, y
     return y, x
 """, [(1, 2, 0, [1]), (-1, 2, 0, [1])]),
+    ("state", "a parameter reassigned in a loop with an early return: UnboundLocalError on "
+     "the Python path (to_graph on plain values; generated, not shrunk)", "int64", """
+def f(x, y, n, t):
+    a = y % 6
+    b = y % 3
+    c = x % 2
+    assert a == a
+    for j1 in range(-1, n % 2 + 0):
+        i2 = (n - n)
+        while i2 < 1:
+            i2 += 1
+            if j1 <= i2 and c < b:
+                x = c
+                if (y - y) == c:
+                    return y // 4, c // 4, (x - 1) % 97
+            else:
+                if (a - b) != 4 and (y + -1) <= c:
+                    break
+    return a, b, c
+""", [(5, 6, 3, [4]), (0, 3, 3, [1]), (0, -2, 2, [4])]),
     ("state", "d['k'] += v in a tensor branch", "int32", """
 def f(x, y, n, t):
     d = {'k': 0}

@@ -286,3 +286,17 @@ def test_mirrored_strategy_two_cpus_same_loss_curve(tmp_path):
     curves = json.loads(out.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(curves["two"], curves["one"], rtol=1e-4)
     assert curves["one"][-1] < curves["one"][0]
+
+
+def test_many_models_do_not_trigger_tensorflows_retracing_warning(caplog):
+    """Each model's in-graph loop is its own tf.function (TensorFlow counts
+    retraces per Python function: one shared loop function would warn after
+    five models)."""
+    import logging
+    x, y = _data()
+    caplog.set_level(logging.WARNING)
+    for _ in range(6):
+        model = kgraph.GraphModel(*_dense_io())
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=B, epochs=1, verbose=0, steps_per_execution="epoch")
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -22,7 +22,7 @@ from tests import program_gen as gen
 
 # Constructs main converts with Python's exact meaning on all four dtypes.
 CI_FEATURES = gen.BASE + ("for_tensor", "ternary", "print", "boolvalue", "chained",
-                          "membership", "subscript", "attribute")
+                          "membership", "subscript", "attribute", "builtins")
 CI_PROGRAMS = 300
 CI_SEED = 20261202
 
@@ -62,7 +62,8 @@ _MARKERS = {
     "print": r"print\(",
     "fstring": r"f'",
     "assert": r"\bassert\b",
-    "builtins": r"\b(abs|min|max|round|divmod|len|sum|enumerate)\(",
+    "builtins": r"\b(abs|min|max|round|divmod|len|sum)\(",
+    "enumerate": r"in enumerate\(t\)",
     "comprehension": r" for v in t",
     "lists": r"xs\.append",
     "subscript": r"(pair\[\d\]|d\['k'\]) (\+)?=",
