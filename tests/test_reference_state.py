@@ -329,3 +329,75 @@ def test_defined_on_every_path_that_does_not_exit():
         for xs in ([1, 2, 3, 4], [1, 2], [], [5]):
             check(for_else_assigns, T(xs, dtype))
         check(assigned_unless_continued, T([1, -2, 3], dtype))
+
+
+# =========================================================================
+# datasets and iterators
+# =========================================================================
+
+def sum_until(ds, limit):
+    s = tf.constant(0, tf.int64)
+    for x in ds:
+        if x > limit:
+            break
+        s += x
+    return s
+
+
+def first_above(ds, limit):
+    for x in ds:
+        if x > limit:
+            return x
+    return tf.constant(-1, tf.int64)
+
+
+def pull_n(ds, n):
+    it = iter(ds)
+    s = tf.constant(0, tf.int64)
+    for i in tf.range(n):
+        s += next(it)
+    return s
+
+
+def test_dataset_loops_with_break_return_and_next():
+    ds = tf.data.Dataset.range(10)
+    assert int(kgraph.function(sum_until)(ds, tf.constant(3, tf.int64))) == 0 + 1 + 2 + 3
+    assert int(kgraph.function(first_above)(ds, tf.constant(6, tf.int64))) == 7
+    assert int(kgraph.function(first_above)(ds, tf.constant(60, tf.int64))) == -1
+    assert int(kgraph.function(pull_n)(ds, tf.constant(4))) == 0 + 1 + 2 + 3
+
+
+DISTRIBUTED = r'''
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import kgraph
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+dist = strategy.experimental_distribute_dataset(tf.data.Dataset.range(8).batch(4))
+
+def total(dist, limit):
+    s = tf.constant(0, tf.int64)
+    for batch in dist:
+        part = strategy.reduce("SUM", strategy.run(tf.reduce_sum, args=(batch,)), axis=None)
+        if part > limit:
+            break
+        s += part
+    return s
+
+f = kgraph.function(total)
+print(int(f(dist, tf.constant(100, tf.int64))), int(f(dist, tf.constant(10, tf.int64))))
+'''
+
+
+def test_distributed_dataset_iterated_in_a_graph_loop(tmp_path):
+    # Its own process: logical devices must be set before TensorFlow starts.
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "distributed_loop.py"   # kgraph converts from source files
+    script.write_text(DISTRIBUTED)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split()[-2:] == ["28", "6"], out.stdout

@@ -35,40 +35,60 @@ class Composite:
         return f"Composite({self.text!r})"
 
 
-def written(stmts, modified, generated=()):
-    """The composite targets written (or deleted) in ``stmts``, in order.
+class Written:
+    """The composite targets a block writes (or deletes), in order.
 
-    ``modified`` are the names the block rebinds; chains that depend on one
-    of them are left out. ``generated`` are ids of generated function
-    definitions to look into (the lowered bodies of inner statements);
-    the user's own nested functions are scopes of their own.
+    ``written(stmts, modified)``: ``modified`` are the names the block
+    rebinds; chains that depend on one of them are left out. Nested user
+    functions are scopes of their own. Each statement's targets are collected
+    once and combined upwards, so asking for every ``if``/loop body of a
+    function, at every nesting level, stays linear in its size.
     """
-    found = {}
-    todo = list(reversed(stmts))
-    while todo:
-        node = todo.pop()
-        if isinstance(node, _SCOPES) and id(node) not in generated:
-            continue
-        targets = ()
-        if isinstance(node, gast.Assign):
-            targets = node.targets
-        elif isinstance(node, (gast.AugAssign, gast.AnnAssign)):
-            targets = [node.target]
-        elif isinstance(node, gast.Delete):
-            targets = node.targets
-        elif isinstance(node, (gast.For, gast.AsyncFor)):
-            targets = [node.target]
-        elif isinstance(node, (gast.With, gast.AsyncWith)):
-            targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
-        for t in targets:
-            for leaf in _leaves(t):
-                if _trackable(leaf, modified):
-                    text = gast.unparse(leaf).strip()
-                    found.setdefault(text, Composite(text, leaf))
-        todo.extend(reversed(list(gast.iter_child_nodes(node))))
-    # A chain and a chain inside it (`self.stats` and `self.stats['n']`):
-    # shorter first, so that writing back rebuilds the outer object first.
-    return sorted(found.values(), key=lambda c: _depth(c.node))
+
+    def __init__(self):
+        self._memo = {}
+
+    def __call__(self, stmts, modified):
+        found = {}
+        for stmt in stmts:
+            for text, leaf in self._of(stmt):
+                if text not in found and _trackable(leaf, modified):
+                    found[text] = Composite(text, leaf)
+        # A chain and a chain inside it (`self.stats` and `self.stats['n']`):
+        # shorter first, so that writing back rebuilds the outer object first.
+        return sorted(found.values(), key=lambda c: _depth(c.node))
+
+    def _of(self, node):
+        hit = self._memo.get(id(node))
+        if hit is not None:
+            return hit[1]
+        leaves = []
+        if not isinstance(node, _SCOPES):
+            for target in _targets(node):
+                for leaf in _leaves(target):
+                    leaves.append((gast.unparse(leaf).strip(), leaf))
+            for child in gast.iter_child_nodes(node):
+                if isinstance(child, (gast.stmt, gast.excepthandler)):
+                    leaves.extend(self._of(child))
+        # Keep the node alive so that its id cannot be reused while memoized.
+        self._memo[id(node)] = (node, leaves)
+        return leaves
+
+
+def written(stmts, modified):
+    """``Written()(stmts, modified)`` for a single question (a pass asking
+    about many nested blocks should keep one ``Written`` instance)."""
+    return Written()(stmts, modified)
+
+
+def _targets(node):
+    if isinstance(node, (gast.Assign, gast.Delete)):
+        return node.targets
+    if isinstance(node, (gast.AugAssign, gast.AnnAssign, gast.For, gast.AsyncFor)):
+        return [node.target]
+    if isinstance(node, (gast.With, gast.AsyncWith)):
+        return [i.optional_vars for i in node.items if i.optional_vars is not None]
+    return ()
 
 
 def _leaves(target):

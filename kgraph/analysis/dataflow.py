@@ -75,10 +75,11 @@ def analyze(fn_node, head_reads=None):
     facts = Facts()
     if isinstance(fn_node, gast.Lambda):
         return facts
+    summaries = scopes.Summaries()   # assigned/reads of each statement, computed once
     for fn in gast.walk(fn_node):   # the function itself and every nested def, once
         if isinstance(fn, gast.FunctionDef):
-            _Liveness(facts, head_reads or {}).block(fn.body, set())
-            _Definite(facts).block(fn.body, set(_param_names(fn.args)))
+            _Liveness(facts, head_reads or {}, summaries).block(fn.body, set())
+            _Definite(facts, summaries).block(fn.body, set(_param_names(fn.args)))
     return facts
 
 
@@ -92,26 +93,13 @@ def _param_names(args):
 
 
 class _Liveness:
-    def __init__(self, facts, head_reads):
+    def __init__(self, facts, head_reads, summaries):
         self.facts = facts
         self.head_reads = head_reads
-        self._reads = {}
-        self._assigned = {}
-
-    def reads(self, node):
-        """``scopes.reads`` memoized: the fixpoint visits loop bodies repeatedly."""
-        key = id(node)
-        found = self._reads.get(key)
-        if found is None:
-            found = self._reads[key] = (node, scopes.reads(node))
-        return found[1]
-
-    def assigned(self, node):
-        key = id(node)
-        found = self._assigned.get(key)
-        if found is None:
-            found = self._assigned[key] = (node, scopes.assigned(node))
-        return found[1]
+        # Memoized per statement (the fixpoint visits loop bodies repeatedly,
+        # and every nesting level asks about its whole body).
+        self.reads = summaries.reads
+        self.assigned = summaries.assigned
 
     def block(self, stmts, live_out):
         live = set(live_out)
@@ -247,8 +235,9 @@ def is_exit_guard(node):
 
 
 class _Definite:
-    def __init__(self, facts):
+    def __init__(self, facts, summaries):
         self.facts = facts
+        self.assigned = summaries.assigned
 
     def block(self, stmts, defined):
         d = _copy(defined)
@@ -275,7 +264,7 @@ class _Definite:
             return self.block(node.orelse, d)
         if isinstance(node, gast.For):
             self.facts[node].defined = _copy(d)
-            self.block(node.body, _add(d, scopes.assigned(node.target)))
+            self.block(node.body, _add(d, self.assigned(node.target)))
             return self.block(node.orelse, d)
         if _sets_exit_flag(node):
             return EXITED
@@ -288,8 +277,8 @@ class _Definite:
         if isinstance(node, (gast.With, gast.AsyncWith)):
             for item in node.items:
                 if item.optional_vars is not None:
-                    d = _add(d, scopes.assigned(item.optional_vars))
+                    d = _add(d, self.assigned(item.optional_vars))
             return self.block(node.body, d)
         if isinstance(node, gast.Delete):
-            return d if d is EXITED else d - set(scopes.assigned(node))
-        return _add(d, scopes.assigned(node))
+            return d if d is EXITED else d - set(self.assigned(node))
+        return _add(d, self.assigned(node))

@@ -101,3 +101,63 @@ def walk_no_scopes(node):
             if not isinstance(child, (gast.FunctionDef, gast.AsyncFunctionDef,
                                       gast.Lambda, gast.ClassDef)):
                 todo.append(child)
+
+
+_COMPOUND = (gast.If, gast.While, gast.For, gast.AsyncFor, gast.With, gast.AsyncWith,
+             gast.Try, gast.ExceptHandler)
+
+
+class Summaries:
+    """``assigned`` and ``reads`` of statements, each computed once.
+
+    A compound statement's facts are combined from its children's (memoized)
+    facts instead of walking its whole subtree again, so asking about every
+    statement of a function (each ``if``/loop body, at every nesting level)
+    costs time linear in the function's size, not size times nesting depth.
+    The results equal ``assigned``/``reads`` above.
+    """
+
+    def __init__(self):
+        self._memo = {}
+
+    def _of(self, node):
+        hit = self._memo.get(id(node))
+        if hit is not None:
+            return hit[1], hit[2]
+        if isinstance(node, _COMPOUND):
+            names, read = {}, set()
+            for child in gast.iter_child_nodes(node):
+                if isinstance(child, (gast.stmt, gast.excepthandler)):
+                    a, r = self._of(child)
+                else:
+                    a, r = assigned(child), reads(child)
+                for n in a:
+                    names.setdefault(n, None)
+                read |= r
+            names = list(names)
+        else:
+            names, read = assigned(node), reads(node)
+        # Keep the node alive so that its id cannot be reused while memoized.
+        self._memo[id(node)] = (node, names, read)
+        return names, read
+
+    def assigned(self, nodes):
+        if not isinstance(nodes, list):
+            return self._of(nodes)[0] if isinstance(
+                nodes, (gast.stmt, gast.excepthandler)) else assigned(nodes)
+        if len(nodes) == 1:
+            return self.assigned(nodes[0])
+        names = {}
+        for n in nodes:
+            for name in self.assigned(n):
+                names.setdefault(name, None)
+        return list(names)
+
+    def reads(self, nodes):
+        if not isinstance(nodes, list):
+            return self._of(nodes)[1] if isinstance(
+                nodes, (gast.stmt, gast.excepthandler)) else reads(nodes)
+        found = set()
+        for n in nodes:
+            found |= self.reads(n)
+        return found

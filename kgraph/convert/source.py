@@ -197,7 +197,7 @@ def _instructions(code, rename):
     return tuple(out)
 
 
-def fingerprint(code, structural=False, rename=None):
+def fingerprint(code, structural=False, rename=None, raw=False):
     """What makes two code objects run the same: instructions, names,
     constants, argument layout and lines, recursively through nested code.
 
@@ -205,7 +205,7 @@ def fingerprint(code, structural=False, rename=None):
     rewrote: its assertion rewriting compiles asserts to other code than
     their source). ``rename``: (prefix, replacement) for qualified names in
     string constants."""
-    nested = tuple(fingerprint(c, structural, rename) for c in code.co_consts
+    nested = tuple(fingerprint(c, structural, rename, raw) for c in code.co_consts
                    if isinstance(c, types.CodeType))
     lines = tuple(sorted({line for _, _, line in code.co_lines() if line is not None}))
     layout = (code.co_name, code.co_argcount, code.co_posonlyargcount,
@@ -217,7 +217,9 @@ def fingerprint(code, structural=False, rename=None):
         return layout
     consts = tuple((type(c), _const(c, rename)) for c in code.co_consts
                    if not isinstance(c, types.CodeType))
-    return layout + (_instructions(code, rename), consts, tuple(sorted(code.co_cellvars)))
+    # raw: the bytecode itself (fast; equal when both were compiled alike)
+    ops = code.co_code if raw else _instructions(code, rename)
+    return layout + (ops, consts, tuple(sorted(code.co_cellvars)))
 
 
 _CHECKED = "__kgraph_checked__"
@@ -293,11 +295,12 @@ def verify(fn, node, filename):
     except (SyntaxError, ValueError, TypeError):
         candidates = []
     structural = "@pytest_ar" in fn.__globals__
-    want = fingerprint(code, structural)
-    for c in candidates:
-        rename = (c.co_qualname, code.co_qualname)
-        if fingerprint(c.replace(co_name=code.co_name), structural, rename) == want:
-            return
+    for raw in ((False,) if structural else (True, False)):
+        want = fingerprint(code, structural, raw=raw)
+        for c in candidates:
+            rename = (c.co_qualname, code.co_qualname)
+            if fingerprint(c.replace(co_name=code.co_name), structural, rename, raw) == want:
+                return
     name = code.co_qualname
     raise ConversionError(
         f"cannot convert {name}: the source found in {filename} is not the code that "

@@ -141,6 +141,10 @@ def as_graph_iterable(value):
     """The graph iterable for ``value``, or None when Python should iterate it."""
     if isinstance(value, (IndexedIterable, DatasetIterable, GraphList)):
         return value   # a graph list has size() and get(k) like an IndexedIterable
+    if isinstance(value, tf.distribute.DistributedDataset) and not tf.executing_eagerly():
+        # strategy.experimental_distribute_dataset(...) iterated in a graph:
+        # a graph loop over its iterator's optionals, like a tf.data.Dataset.
+        return DatasetIterable(value, description="a distributed dataset")
     if not is_staged(value):
         return None
     if isinstance(value, tf.data.Dataset):

@@ -41,6 +41,7 @@ class _Rewriter:
         self.rebinders = []   # nested defs that rebind this function's variables
         self.maybe_unstageable = []
         self.composites = {}   # id(statement) -> its composite targets
+        self.written = composites.Written()
         # Names a statement passes as state that may not be bound yet (from
         # the definite-assignment facts): bound to kg__.Undefined at the top
         # of the function (user's or generated) whose local they are.
@@ -81,7 +82,7 @@ class _Rewriter:
         if isinstance(node, (gast.If, gast.While, gast.For)):
             # Before the inner statements become functions: scanned on the
             # user's code, nested user functions excluded.
-            self.composites[id(node)] = composites.written(
+            self.composites[id(node)] = self.written(
                 node.body + node.orelse, set(self.facts[node].modified) | set(
                     scopes.assigned(node.target) if isinstance(node, gast.For) else ()))
         control = isinstance(node, (gast.If, gast.While, gast.For))
