@@ -371,3 +371,15 @@ def test_tensorboard_doc_runs_and_writes_every_dashboard(tmp_path):
             "speedup/chart"} <= tags, tags
     functions = [f.signature.name for f in acc.Graph().library.function]
     assert any("if_line" in f for f in functions), functions
+
+
+def test_second_fit_reusing_the_in_graph_loop_without_the_callbacks(tmp_path):
+    """A later fit reuses the traced "fit" loop with other (no) callbacks: its
+    host calls must reach that fit's callbacks, not the first fit's (closed)."""
+    x, y = _data()
+    model = _net()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False,
+              steps_per_execution="fit", callbacks=[kc.StepScalars(tmp_path)])
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False,
+                        steps_per_execution="fit")
+    assert len(history.history["loss"]) == 2

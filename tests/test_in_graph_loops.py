@@ -300,3 +300,40 @@ def test_many_models_do_not_trigger_tensorflows_retracing_warning(caplog):
         model.compile(optimizer="sgd", loss="mse")
         model.fit(x, y, batch_size=B, epochs=1, verbose=0, steps_per_execution="epoch")
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+@pytest.mark.parametrize("mode", ["epoch", "fit"])
+def test_learning_rate_scheduler_and_checkpoint_act_between_epochs(mode, tmp_path):
+    def run(mode, path):
+        keras.utils.set_random_seed(0)
+        model = kgraph.GraphModel(*_dense_io())
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        callbacks = [keras.callbacks.LearningRateScheduler(lambda e, lr: 0.1 / (e + 1)),
+                     keras.callbacks.ModelCheckpoint(str(path / "w{epoch}.weights.h5"),
+                                                     save_weights_only=True)]
+        history = _fit(model, mode, epochs=3, callbacks=callbacks)
+        return history.history, model
+
+    (tmp_path / "k").mkdir()
+    (tmp_path / "g").mkdir()
+    want, _ = run(1, tmp_path / "k")
+    got, model = run(mode, tmp_path / "g")
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-5)
+    np.testing.assert_allclose(got["learning_rate"], [0.1, 0.05, 0.1 / 3], rtol=1e-6)
+    # The checkpoint of epoch 2 holds that epoch's weights, not the final ones.
+    reference = kgraph.GraphModel(*_dense_io())
+    reference.load_weights(str(tmp_path / "k" / "w2.weights.h5"))
+    model.load_weights(str(tmp_path / "g" / "w2.weights.h5"))
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_second_fit_reusing_the_loop_calls_its_own_callbacks():
+    model = _model()
+    first, second = [], []
+    _fit(model, "fit", epochs=2, callbacks=[keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: first.append(e))])
+    _fit(model, "fit", epochs=2, callbacks=[keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: second.append(e))])
+    assert model._kgraph_loop[1].trace_count == 1
+    assert first == [0, 1] and second == [0, 1]

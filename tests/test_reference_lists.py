@@ -292,6 +292,15 @@ def reduced(xs):
         list(reversed(out))
 
 
+def comprehended(xs):
+    out = []
+    for v in xs:
+        out.append(v + 1)
+    ys = [v * 2 for v in out]
+    zs = [v for v in out if v > 2]
+    return ys, zs, sum(v for v in out), len(ys)
+
+
 def zipped(xs):
     out = []
     for v in xs:
@@ -306,6 +315,7 @@ def zipped(xs):
     (sorted_in_place, ([3, 1, 2, 2], 2)),
     (zipped, ([1, 2, 3],)),
     (builtin_copies, ([2, 0, 1],)),
+    (comprehended, ([1, 2, 3],)),
     (reduced, ([1, 4, 2],)),
     (compared, ([1, 2],)),
     (compared, ([1, 3],)),
@@ -355,6 +365,26 @@ def test_graph_list_prints_as_a_python_list():
     for dtype in DTYPES:
         values = [1.5, 2.0, 3.25] if dtype.is_floating else [1, 2, 3]
         check(printed, T(values, dtype), eager=False)
+
+
+@tf.function
+def _plain_tf_function(ys):
+    return tf.reduce_sum(ys) + ys[-1]
+
+
+def into_a_tf_function(xs):
+    out = []
+    for v in xs:
+        out.append(v * 2)
+    return _plain_tf_function(out)
+
+
+def test_graph_list_passed_to_a_users_tf_function():
+    # The nested tf.function gets the list as a Python object: its tensors are
+    # captured from the outer graph, reads and TensorFlow ops work.
+    for dtype in DTYPES:
+        got = kgraph.function(into_a_tf_function)(tf.constant([1, 2, 3], dtype))
+        assert to_python(got) == 18
 
 
 def test_graph_list_is_returned_stacked():

@@ -126,7 +126,10 @@ class Progress:
         self.events = events
 
     def report(self, step, row):
-        tf.py_function(self.events.host_call(self.events.progress), [step, row], [])
+        # Late binding: the traced loop is reused by later fits, each with its
+        # own FitEvents (set_events); look it up when the host call runs.
+        tf.py_function(lambda *a: self.events.host_call(self.events.progress)(*a),
+                       [step, row], [])
 
 
 class EpochHooks:
@@ -140,8 +143,11 @@ class EpochHooks:
     def epoch_end(self, epoch, stop, rows, done, val_row, ran_val):
         # The inputs order the host call after the epoch's last step and its
         # validation; the loop's next test reads its output.
-        stopped = tf.py_function(self.events.host_call(self.events.epoch_boundary),
-                                 [epoch, stop, rows, done, val_row, ran_val], tf.bool)
+        # Late binding, as in Progress.report: this fit's events, not the
+        # first fit's (whose callbacks may be closed).
+        stopped = tf.py_function(
+            lambda *a: self.events.host_call(self.events.epoch_boundary)(*a),
+            [epoch, stop, rows, done, val_row, ran_val], tf.bool)
         return tf.reshape(stopped, [])
 
 

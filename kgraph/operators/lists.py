@@ -26,11 +26,15 @@ A graph list behaves like a Python list: it is changed in place (``append``,
 ``pop``, ``xs[i] = v``, ``extend``, ``insert``, ``+=``...), so aliases and
 helper functions that change their argument see Python's results. Every
 operation whose Python answer would be a number or a bool (``len``, ``in``,
-``sum``...) is a tensor, so the Python protocols that need a Python answer
-(``len(xs)`` outside converted code, ``iter``, ``bool``, ``in``) raise a
-clear ``TypeError`` instead of looping forever: converted code calls the
-operators of this module (``len_``, graph ``for`` loops, ``reduce_list``,
-``contains``) instead.
+``sum``, ``==``, ``if xs:``...) is a tensor, so the Python protocols that need
+a Python answer (``iter``, ``bool``, and ``len``/``in`` outside converted code)
+raise a clear ``TypeError`` instead of looping forever (Python's sequence
+protocol would call ``__getitem__`` with 0, 1, 2... and never see an
+``IndexError``): converted code calls the operators of this module instead
+(``len_``, graph ``for`` loops, ``reduce_list``, ``contains``, ``truth``,
+``sorted_``...). TensorFlow ops given a graph list see it stacked (a
+registered tensor conversion), and a user's own ``tf.function`` called with
+one gets the Python object, whose tensors it captures.
 
 A list changed in place inside a graph branch or loop body where it is not
 the branch's/loop's state (e.g. by a helper that appends to a list it was
