@@ -401,3 +401,24 @@ def test_distributed_dataset_iterated_in_a_graph_loop(tmp_path):
                          timeout=300, env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split()[-2:] == ["28", "6"], out.stdout
+
+
+def parameter_rebound_in_nested_loops(x, y, n):
+    # Property-generator repro: x is a parameter, rebound in a branch inside
+    # two loops that do not carry it; the generated loop body needs its own
+    # placeholder for x (UnboundLocalError on the Python path otherwise).
+    c = x % 2
+    for j1 in range(-1, n % 2 + 0):
+        i2 = n - n
+        while i2 < 1:
+            i2 += 1
+            if j1 <= i2 and c < y % 3:
+                x = c
+                if y - y == c:
+                    return y // 4, (x - 1) % 97
+    return c, y
+
+
+def test_parameter_rebound_in_a_branch_inside_loops():
+    check(parameter_rebound_in_nested_loops, Py(5), Py(6), Py(3))
+    check(parameter_rebound_in_nested_loops, Py(4), Py(7), Py(2))

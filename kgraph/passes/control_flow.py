@@ -58,7 +58,10 @@ class _Rewriter:
         self.maybe_unstageable.append(bool(self.rebinders[-1]) or any(
             isinstance(n, gast.Try) for n in scopes.walk_no_scopes(fn)))
         self.needs.append([])
-        fn.body = _bind_undefined(self.block(fn.body), self.needs.pop(), _param_names(fn),
+        body = self.block(fn.body)
+        # In the user's function a name certainly bound at the statement is bound.
+        needs = [n for n, bound in self.needs.pop() if not bound]
+        fn.body = _bind_undefined(body, needs, _param_names(fn),
                                   fn.body[0] if fn.body else fn)
         self.maybe_unstageable.pop()
         self.rebinders.pop()
@@ -140,9 +143,13 @@ class _Rewriter:
                     return T.tuple_([T.const("try"), T.const(inner.lineno)])
         return None
 
-    def _def(self, name, params, body, returns, like, modified, needs=()):
+    def _def(self, name, params, body, returns, like, modified, needs=(), outer_defined=()):
         decls = self._declarations([m for m in modified if m in self._outer_names()], like)
-        body = decls + _bind_undefined(list(body), needs, params, like)
+        # In a generated function, a state name that is not a parameter is its
+        # local: unbound unless this block itself bound it before the statement
+        # (bound at the statement, but not before the enclosing one).
+        local_needs = [n for n, bound in needs if not bound or n in outer_defined]
+        body = decls + _bind_undefined(list(body), local_needs, params, like)
         if returns is not None:
             body.append(T.return_(returns))
         if not body:
@@ -178,7 +185,7 @@ class _Rewriter:
 
     def _need(self, node, state, defined):
         """Record the state names of ``node`` that may be unbound at it."""
-        self.needs[-1].extend(n for n in state if n not in defined)
+        self.needs[-1].extend((n, n in defined) for n in state)
 
     def _block_needs(self, node, field):
         return self.block_needs.pop((id(node), field), ())
@@ -202,12 +209,12 @@ class _Rewriter:
             body_name, else_name = self.ctx.namer.new_group("if_body", "else_body")
         self._need(node, params, f.defined)
         stmts = [self._def(body_name, params, node.body, T.tuple_(outputs), node, f.modified,
-                           self._block_needs(node, "body"))]
+                           self._block_needs(node, "body"), f.defined)]
         else_ref = T.const(None)
         if node.orelse:
             stmts.append(self._def(else_name, params, node.orelse, T.tuple_(outputs),
                                    node.orelse[0], f.modified,
-                                   self._block_needs(node, "orelse")))
+                                   self._block_needs(node, "orelse"), f.defined))
             else_ref = T.name(else_name)
         keywords = {"guard": T.const(guard)} if guard else {}
         # Bound after the if on every path that did not return/break/continue:
@@ -242,7 +249,7 @@ class _Rewriter:
         stmts = [
             self._def(test_name, state, [], node.test, node, []),
             self._def(body_name, state, node.body, T.tuple_(state), node, f.modified,
-                      self._block_needs(node, "body")),
+                      self._block_needs(node, "body"), f.defined),
         ]
         keywords = {}
         unstageable = self._unstageable(node.body)
@@ -267,7 +274,7 @@ class _Rewriter:
                                                    type_comment=None), node)]
         self._need(node, state, f.defined)
         stmts = [self._def(body_name, [first] + state, prelude + node.body, T.tuple_(state),
-                           node, f.modified, self._block_needs(node, "body"))]
+                           node, f.modified, self._block_needs(node, "body"), f.defined)]
         keywords = {}
         brk = self.ctx.for_breaks.get(id(node))
         if brk is not None:
