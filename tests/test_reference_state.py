@@ -422,3 +422,54 @@ def parameter_rebound_in_nested_loops(x, y, n):
 def test_parameter_rebound_in_a_branch_inside_loops():
     check(parameter_rebound_in_nested_loops, Py(5), Py(6), Py(3))
     check(parameter_rebound_in_nested_loops, Py(4), Py(7), Py(2))
+
+
+# ------------------------------------------------- del inside tensor control flow
+
+def drop_scratch_in_branch(x):
+    scratch = x * 2
+    if x > 0:
+        del scratch
+        sign = 1
+    else:
+        sign = -1
+    return x * sign
+
+
+def drop_scratch_in_loop(n):
+    total = 0
+    for i in range(n):
+        tmp = i * 3
+        total += tmp
+        del tmp
+    return total
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64, tf.float32, tf.float64])
+def test_del_in_a_tensor_branch_is_python_semantics(dtype):
+    # Used to raise a raw UnboundLocalError: the branch function made the
+    # deleted name a local of its own.
+    for v in (3, -2):
+        check(drop_scratch_in_branch, T(v, dtype))
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64])
+def test_del_in_a_tensor_loop_is_python_semantics(dtype):
+    for n in (0, 4):
+        check(drop_scratch_in_loop, T(n, dtype))
+
+
+def deleted_on_one_path_then_read(x):
+    z = x + 1
+    if x > 0:
+        del z
+    return z
+
+
+def test_del_on_one_path_then_read_is_a_clear_error_at_the_users_line():
+    with pytest.raises(kgraph.UndefinedVariableError) as info:
+        kgraph.function(deleted_on_one_path_then_read)(tf.constant(-1))
+    assert isinstance(info.value, UnboundLocalError)
+    msg = str(info.value)
+    assert location(deleted_on_one_path_then_read, "if x > 0:") in msg, msg
+    assert "'z'" in msg, msg

@@ -28,6 +28,9 @@ Ordering constraints (each pass relies on the ones above it):
               around them.
               (comparisons and boolean_ops are independent: each rewrites
               its own node kind, also inside the lambdas the other makes.)
+* deletes     after lists (which owns ``del xs[i]``), before control_flow:
+              ``del name`` in a branch or loop body becomes a binding of the
+              Undefined placeholder, which control_flow carries as state.
 * control_flow         after every lowering, last: it needs blocks without
               jumps; it also binds kg__.Undefined placeholders for state that
               may be unbound (from the one definite-assignment analysis,
@@ -39,7 +42,7 @@ from __future__ import annotations
 from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
                            comprehensions,
                            continues,
-                           control_flow, gate, ifexp, lists, loop_else, named_exprs,
+                           control_flow, deletes, gate, ifexp, lists, loop_else, named_exprs,
                            returns, strings)
 
 PIPELINE = (
@@ -58,6 +61,7 @@ PIPELINE = (
     ifexp,
     comparisons,
     boolean_ops,
+    deletes,
     control_flow,
 )
 
