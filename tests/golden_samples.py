@@ -111,6 +111,13 @@ def sample_boolean_ops(a, b):
     return a > 0 and b > 0 or not a
 
 
+def sample_deletes(x):
+    scratch = x * 2
+    if x > 0:
+        del scratch
+    del x
+
+
 def sample_control_flow(x, n):
     y = 0
     if x > 0:
@@ -146,6 +153,7 @@ CASES = [
     ("sample_strings", "strings"),
     ("sample_comprehensions", "comprehensions"),
     ("sample_boolean_ops", "boolean_ops"),
+    ("sample_deletes", "deletes"),
     ("sample_control_flow", "control_flow"),
     ("sample_undefined", "undefined"),
 ]

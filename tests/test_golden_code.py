@@ -148,6 +148,13 @@ def sample_comparisons(i, n, x):
 def sample_boolean_ops(a, b):
     return kg__.or_(kg__.and_(a > 0, lambda: b > 0), lambda: kg__.not_(a))
 """,
+    ("sample_deletes", "deletes"): """\
+def sample_deletes(x):
+    scratch = x * 2
+    if x > 0:
+        scratch = kg__.Undefined('scratch')
+    del x
+""",
     ("sample_control_flow", "control_flow"): """\
 def sample_control_flow(x, n):
     y = 0
