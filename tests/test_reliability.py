@@ -536,3 +536,26 @@ def test_returning_no_op_points_at_the_line_with_the_fix():
     text = str(info.value)
     assert f"{HERE}:{_line_of(_returns_no_op, 'tf.no_op()')}" in text
     assert "return nothing" in text
+
+
+def test_generated_code_registry_is_by_identity_and_does_not_keep_code_alive():
+    # The registry used to be a set of code objects: content-hashed (quadratic
+    # in nesting, and equal code from another file compared whole trees) and
+    # holding every generated code forever.
+    import gc
+
+    from kgraph.convert import policy
+
+    src = "def outer(x):\n    def inner(y):\n        return y + 1\n    return inner(x)\n"
+    first = compile(src, "<kgraph-test-a>", "exec")
+    twin = compile(src, "<kgraph-test-a>", "exec")
+    assert first == twin and first is not twin   # equal content, two objects
+    policy.register_generated(first)
+    assert policy.is_generated(first)
+    assert not policy.is_generated(twin)          # identity, not equality
+    nested = [c for c in first.co_consts if hasattr(c, "co_code")]
+    assert nested and all(policy.is_generated(c) for c in nested)
+    before = len(policy._generated_codes)
+    del first, nested
+    gc.collect()
+    assert len(policy._generated_codes) < before

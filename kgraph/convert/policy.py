@@ -12,6 +12,7 @@ import inspect
 import os
 import sysconfig
 import types
+import weakref
 
 _KGRAPH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _LIBRARY_DIRS = tuple(sorted({
@@ -21,7 +22,12 @@ _LIBRARY_DIRS = tuple(sorted({
 DO_NOT_CONVERT = "__kgraph_do_not_convert__"
 CONVERTED = "__kgraph_converted__"
 
-_generated_codes = set()
+# Code objects kgraph compiled, by identity. Not a set of code objects: a code
+# object hashes and compares by its whole content, nested code included, so a
+# set made registration quadratic in a function's nesting (and a second
+# conversion of equal code, e.g. the same source in another file, compared
+# whole trees: 3.5 s at 400 lines); it also kept every generated code alive.
+_generated_codes = {}
 _user_file_cache = {}
 
 
@@ -30,13 +36,15 @@ def register_generated(code):
     todo = [code]
     while todo:
         c = todo.pop()
-        _generated_codes.add(c)
+        key = id(c)
+        _generated_codes[key] = weakref.ref(c, lambda _, key=key: _generated_codes.pop(key, None))
         todo.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
 
 
 def is_generated(code):
     """True for a code object kgraph compiled (converted code)."""
-    return code in _generated_codes
+    ref = _generated_codes.get(id(code))
+    return ref is not None and ref() is code
 
 
 def is_user_file(filename):
