@@ -473,3 +473,11 @@ def test_del_on_one_path_then_read_is_a_clear_error_at_the_users_line():
     msg = str(info.value)
     assert location(deleted_on_one_path_then_read, "if x > 0:") in msg, msg
     assert "'z'" in msg, msg
+
+
+def test_lambdas_convert_beside_the_deletes_pass():
+    # A lambda's body is an expression, not a statement list (the deletes
+    # pass once iterated it: "'Call' object is not iterable").
+    double_if_small = lambda v: v * 2 if v < 5 else v  # noqa: E731
+    for dtype in (tf.int32, tf.int64, tf.float32, tf.float64):
+        check(double_if_small, T(3, dtype))

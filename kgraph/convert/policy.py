@@ -71,7 +71,7 @@ def should_convert(fn):
         return False
     if getattr(fn, DO_NOT_CONVERT, False) or getattr(fn, CONVERTED, False):
         return False
-    if fn.__code__ in _generated_codes:
+    if is_generated(fn.__code__):
         return False
     if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn):
         return False

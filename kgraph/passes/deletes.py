@@ -29,7 +29,8 @@ _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)
 
 
 def run(root, ctx):
-    root.body = _rewrite(root.body, nested=False)
+    if isinstance(root.body, list):   # a lambda's body is one expression: no del
+        root.body = _rewrite(root.body, nested=False)
     return root
 
 
