@@ -6,8 +6,9 @@ body function, unbound when the ``del`` runs (UnboundLocalError even though
 the user's code is valid). Written as a binding of the "no value" placeholder,
 the deletion is ordinary state: the definite-assignment analysis sees ``z`` as
 unbound on that path, so a later read is the same "bound on some paths only"
-case as any other (a clear UndefinedVariableError, an UnboundLocalError, at
-the reading line), and a ``z`` never read again costs nothing.
+case as any other (after a tensor ``if``, the one-branch error, an
+UnboundLocalError, at the ``if``'s line), and a ``z`` never read again costs
+nothing.
 
 A ``del`` at the top level of a function, and ``del`` of subscripts and
 attributes (``del xs[i]``, ``del d['k']``, ``del obj.a``) stay as written: the
