@@ -766,3 +766,42 @@ def test_no_operation_on_a_graph_list_hangs(tmp_path):
             bases, _, message = detail.partition(" ")
             assert "TypeError" in bases.split("|"), f"{name}: {detail}"
             assert "no_hang.py:" in message, f"{name}: {detail}"
+
+
+# =========================================================================
+# the lists pass asks the composite-target analysis once per statement
+# =========================================================================
+
+def test_lists_pass_reads_each_statement_once(tmp_path, monkeypatch):
+    # Nested loops, each writing list elements: the pass must know, for each
+    # `xs[i] = v`, which enclosing if/loop carries that element. Asking the
+    # analysis afresh for every enclosing statement of every target costs
+    # (targets x depth x size): each statement must be scanned once.
+    import importlib.util
+
+    from kgraph.analysis import composites
+    from kgraph.convert.api_impl import partial_source
+
+    depth, per_level = 8, 4
+    lines = ["def deep(xs, n):"]
+    for level in range(depth):
+        pad = "    " * (level + 1)
+        lines.append(f"{pad}for i{level} in range(n):")
+        # A constant index is one element every enclosing loop carries (the
+        # pass looks at all of them); a loop variable's is not (rewritten).
+        lines += [f"{pad}    xs[{k}] = xs[i{level}] + 1" for k in range(per_level - 1)]
+        lines.append(f"{pad}    xs[i{level}] = 0")
+    path = tmp_path / "deep_lists.py"
+    path.write_text("\n".join(lines) + "\n")
+    spec = importlib.util.spec_from_file_location("deep_lists", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    scanned = []
+    original = composites._targets
+    monkeypatch.setattr(composites, "_targets",
+                        lambda node: scanned.append(node) or original(node))
+    out = partial_source(module.deep, "lists")
+    statements = depth * (per_level + 1)
+    assert len(scanned) <= statements, (len(scanned), statements)
+    assert out.count("list_setitem") == depth, out

@@ -40,7 +40,15 @@ class _Lists(gast.NodeTransformer):
         self.ctx = ctx
         self.scopes = []   # local names of the functions being visited
         self.enclosing = []   # the if/while/for statements around the current one
-        self.tracked = {}     # id(statement) -> texts of its composite-state targets
+        # id(statement) -> (names it rebinds, texts of its composite-state
+        # targets), computed once per if/while/for on the user's code before
+        # its body is rewritten; the memoizing analyses combine each statement's
+        # facts from its children's, so the pass stays linear in the function's
+        # length (asking composites.written() afresh for every enclosing
+        # statement of every subscript target was quadratic).
+        self.facts = {}
+        self.summaries = scopes.Summaries()
+        self.written = composites.Written()
 
     def visit_FunctionDef(self, node):
         self.scopes.append(local_names(node))
@@ -51,6 +59,11 @@ class _Lists(gast.NodeTransformer):
         return node
 
     def _compound(self, node):
+        modified = set(self.summaries.assigned(node.body + node.orelse))
+        if isinstance(node, gast.For):
+            modified |= set(scopes.assigned([node.target]))
+        tracked = {c.text for c in self.written(node.body + node.orelse, modified)}
+        self.facts[id(node)] = (modified, tracked)
         self.enclosing.append(node)
         self.generic_visit(node)
         self.enclosing.pop()
@@ -190,25 +203,16 @@ class _Lists(gast.NodeTransformer):
         if not (isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name)
                 and self._is_local(target.value.id)):
             return None
+        text = None
         for stmt in self.enclosing:
-            modified = self._rebound(stmt)
+            modified, tracked = self.facts[id(stmt)]
             if target.value.id in modified:
                 return None   # already a state variable of that statement
-            if gast.unparse(target).strip() not in self._tracked(stmt, modified):
+            if text is None:
+                text = gast.unparse(target).strip()
+            if text not in tracked:
                 return target.value.id
         return None
-
-    def _rebound(self, stmt):
-        names = set(scopes.assigned(stmt.body + stmt.orelse))
-        if isinstance(stmt, gast.For):
-            names |= set(scopes.assigned([stmt.target]))
-        return names
-
-    def _tracked(self, stmt, modified):
-        if id(stmt) not in self.tracked:
-            self.tracked[id(stmt)] = {c.text for c in composites.written(
-                stmt.body + stmt.orelse, modified)}
-        return self.tracked[id(stmt)]
 
     def _is_set_element_type(self, func):
         if not (isinstance(func, gast.Name) and func.id == "set_element_type"
