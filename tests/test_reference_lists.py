@@ -693,6 +693,17 @@ _NO_HANG_SCRIPT = textwrap.dedent('''
             out.append(v)
         return out
 
+    def build_in_if(xs):
+        # Lists of different lengths on the two branches of a tensor if: a
+        # graph list after it.
+        out = [xs[0]]
+        if xs[0] > 0:
+            out.append(xs[1])
+            out.append(xs[2])
+        return out
+
+    BUILDERS = {"loop": build, "if": build_in_if}
+
     OPS = {
         "len": lambda out: len(out),
         "sum": lambda out: sum(out),
@@ -710,10 +721,11 @@ _NO_HANG_SCRIPT = textwrap.dedent('''
         "unpack": lambda out: [*out],
     }
 
-    for name, op in OPS.items():
+    for (name, op), (how, builder) in [(o, b) for b in BUILDERS.items() for o in OPS.items()]:
+        name = f"{name}@{how}"
         print("START", name, flush=True)
-        def fn(xs, op=op):
-            return op(build(xs))
+        def fn(xs, op=op, builder=builder):
+            return op(builder(xs))
         try:
             result = kgraph.function(fn)(tf.constant([3, 1, 2]))
             print("RESULT", name, kgraph.stack(result).numpy().tolist()
@@ -752,20 +764,22 @@ def test_no_operation_on_a_graph_list_hangs(tmp_path):
         if kind in ("RESULT", "ERROR", "OTHER"):
             name, _, detail = rest.partition(" ")
             outcomes[name] = (kind, detail)
-    assert set(outcomes) == set(_PYTHON_RESULTS), proc.stdout
-    for name, (kind, detail) in outcomes.items():
+    assert set(outcomes) == {f"{op}@{how}" for op in _PYTHON_RESULTS
+                             for how in ("loop", "if")}, proc.stdout
+    for full_name, (kind, detail) in outcomes.items():
+        name = full_name.partition("@")[0]
         # Either Python's answer, or a kgraph error that is also a TypeError
         # and names the user's file and line; converted code gets the answer
         # for everything but the protocols that need a Python length/bool.
-        assert kind != "OTHER", f"{name}: {detail}"
+        assert kind != "OTHER", f"{full_name}: {detail}"
         if name not in ("iter", "bool", "unpack"):   # (bool() is not converted)
-            assert kind == "RESULT", f"{name}: {detail}"
+            assert kind == "RESULT", f"{full_name}: {detail}"
         if kind == "RESULT":
-            assert eval(detail) == _PYTHON_RESULTS[name], f"{name}: {detail}"  # noqa: S307
+            assert eval(detail) == _PYTHON_RESULTS[name], f"{full_name}: {detail}"  # noqa: S307
         else:
             bases, _, message = detail.partition(" ")
-            assert "TypeError" in bases.split("|"), f"{name}: {detail}"
-            assert "no_hang.py:" in message, f"{name}: {detail}"
+            assert "TypeError" in bases.split("|"), f"{full_name}: {detail}"
+            assert "no_hang.py:" in message, f"{full_name}: {detail}"
 
 
 # =========================================================================
@@ -805,3 +819,145 @@ def test_lists_pass_reads_each_statement_once(tmp_path, monkeypatch):
     statements = depth * (per_level + 1)
     assert len(scanned) <= statements, (len(scanned), statements)
     assert out.count("list_setitem") == depth, out
+
+
+# =========================================================================
+# lists of different lengths (or a Python list and a graph list) on two
+# paths of a tensor if / loop: both become graph lists and merge (issue 8)
+# =========================================================================
+
+def returned_early_then_popped(x, t):
+    # The early return gives [x]; the path that falls through pops it empty.
+    xs = [x]
+    for v in t:
+        return sum(t), xs
+    p = xs.pop()
+    return x + p, xs
+
+
+def returned_early_after_appends(x, n, t):
+    # A graph list returned from a nested graph loop, a Python list after it.
+    xs = [x]
+    for v in t:
+        for j in range(n % 2 + 1):
+            xs.append(v)
+            if x > 2 or n > j:
+                return 1, xs
+    return 2, xs
+
+
+def returned_early_from_while(x, n):
+    xs = [x]
+    y = x
+    i = 0
+    while i < n:
+        i += 1
+        y = y + 2
+        if y > 4:
+            print("early", len(xs))
+            return xs, i
+        xs.append(y)
+    print("late", len(xs), xs[-1] > 0)
+    return xs, i
+
+
+def branches_change_length(x, c):
+    # One branch appends twice, the other pops: lists of three lengths.
+    xs = [x, x + 1]
+    if c > 0:
+        xs.append(c)
+        xs.append(c + 1)
+    elif c < -2:
+        xs.pop()
+    print("xs:", len(xs), xs[-1] > 1)
+    return xs, len(xs), sum(xs)
+
+
+def branch_rebinds_list(x, c):
+    xs = [x]
+    if c > 0:
+        xs = []
+    else:
+        xs = [x, c, x]
+    xs.append(c)
+    return xs
+
+
+def python_int_in_branch(x, c):
+    # 4 + 2 is a Python int: it takes the dtype of the list's tensors.
+    xs = [x]
+    if c > 4:
+        xs.append(4 + 2)
+    return xs
+
+
+def returned_in_dict(x, t):
+    xs = [x]
+    for v in t:
+        if v > x:
+            return {"xs": xs, "first": v}
+        xs.append(v)
+    return {"xs": xs, "first": x}
+
+
+def list_in_loop_state_tuple(x, n):
+    # A tuple holding a list that grows in a graph loop.
+    acc = (x, [x])
+    for j in range(n):
+        total, items = acc
+        items.append(total * 2)
+        acc = (total + 1, items)
+    return acc
+
+
+@pytest.mark.parametrize("fn,args", [
+    (returned_early_then_popped, (3, [1, 2])),
+    (returned_early_then_popped, (3, [])),
+    (returned_early_after_appends, (3, Idx(2), [1, 2])),
+    (returned_early_after_appends, (1, Idx(0), [5, 6])),
+    (returned_early_after_appends, (1, Idx(1), [])),
+    (returned_early_from_while, (1, Idx(5))),
+    (returned_early_from_while, (-9, Idx(3))),
+    (branches_change_length, (1, 3)),
+    (branches_change_length, (1, -3)),
+    (branches_change_length, (1, 0)),
+    (branch_rebinds_list, (2, 1)),
+    (branch_rebinds_list, (2, -1)),
+    (python_int_in_branch, (2, 7)),
+    (python_int_in_branch, (2, 1)),
+    (returned_in_dict, (2, [1, 5, 3])),
+    (returned_in_dict, (9, [1, 5, 3])),
+    (list_in_loop_state_tuple, (2, Idx(3))),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_lists_of_different_lengths_on_two_paths(fn, args):
+    each_dtype(fn, *args)
+
+
+def mixed_dtypes_on_two_paths(x, c):
+    xs = [x]
+    if c > 0:
+        xs.append(tf.cast(c, tf.float64))
+    return xs
+
+
+def python_float_into_int_list(x, c):
+    xs = [x]
+    if c > 0:
+        xs.append(0.5)
+    return xs
+
+
+def test_lists_with_elements_of_two_dtypes_on_two_paths_are_refused():
+    err = _error(mixed_dtypes_on_two_paths, tf.constant(1), tf.constant(2))
+    assert isinstance(err, TypeError) and isinstance(err, kgraph.StagingError), type(err)
+    msg = str(err)
+    assert msg.startswith(location(mixed_dtypes_on_two_paths, "if c > 0") + ": "), msg
+    assert "'xs'" in msg and "int32" in msg and "float64" in msg and "hint" in msg, msg
+
+
+def test_python_float_in_a_list_of_int_tensors_on_another_path_is_refused():
+    err = _error(python_float_into_int_list, tf.constant(1), tf.constant(2))
+    assert isinstance(err, TypeError) and isinstance(err, kgraph.StagingError), type(err)
+    msg = str(err)
+    assert msg.startswith(location(python_float_into_int_list, "if c > 0") + ": "), msg
+    assert "'xs'" in msg and "int32" in msg and "0.5" in msg and "hint" in msg, msg

@@ -25,8 +25,7 @@ from kgraph.operators.undefined import Undefined
 from kgraph.operators.staging import (caller_location, describe, is_staged,
                                       location_text, record)
 from kgraph.operators.state import (ListSlot, NestSlot, Site, TensorSlot, UndefinedSlot,
-                                    WeakSlot,
-                                    _ConvertList, merge_all, slot_for)
+                                    WeakSlot, merge_all, slot_for)
 from kgraph.operators.weak import Group, Weak, unwrap
 
 # A site traces its bodies at most: one scratch trace (only when a Python
@@ -212,8 +211,6 @@ def _encodes_like(new, old):
     """True when values of slot ``new`` are carried exactly as those of ``old``."""
     if new is old:
         return True
-    if isinstance(new, _ConvertList):
-        return False
     kinds = (WeakSlot, TensorSlot)
     if isinstance(new, kinds) and isinstance(old, kinds):
         shape_new = getattr(new, "shape", tf.TensorShape([]))

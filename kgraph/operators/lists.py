@@ -673,8 +673,9 @@ def to_user(value):
         return value
     if isinstance(value, GraphList):
         return value.stack()
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(to_user(v) for v in value)
+    if isinstance(value, tuple):
+        parts = [to_user(v) for v in value]
+        return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
     if type(value) is list:
         return [to_user(v) for v in value]
     if type(value) is dict:

@@ -174,9 +174,9 @@ class SameSlot(Slot):
             return StrSlot()
         if isinstance(self.value, list) and isinstance(new, (list, GraphList)):
             # A Python list that grows in the body: carry it as a GraphList.
-            element = _element_spec_of(self.value, site) or _element_spec_of(new, site)
+            element = _list_element([self.value, new], site)
             if element is not None:
-                return ListSlot(element)
+                return ListSlot(element, weak=not _has_tensor([self.value, new]))
             return self
         if not site.loop:
             hint = ("return the same kind of value on every path (e.g. a tensor of one "
@@ -493,37 +493,160 @@ def _kind_text_spec(spec):
 
 # ------------------------------------------------------------------ nest
 
+class _GraphListHere:
+    """Marks, in a ``NestSlot``'s structure, a list carried as a graph list."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<graph list>"
+
+
+_GRAPH_LIST = _GraphListHere()
+
+
+def _keys(d):
+    try:
+        return sorted(d)
+    except TypeError:
+        return list(d)
+
+
+def _children(value):
+    """The parts of a tuple / list / dict (dict values by sorted key), or None
+    for anything else (a leaf: a tensor, a number, a graph list...)."""
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    if isinstance(value, dict):
+        return [value[k] for k in _keys(value)]
+    return None
+
+
+def _rebuild(like, parts):
+    """A container of ``like``'s type holding ``parts`` (in ``_children`` order)."""
+    if isinstance(like, dict):
+        by_key = dict(zip(_keys(like), parts))
+        return {k: by_key[k] for k in like}
+    if isinstance(like, tuple):
+        return type(like)(*parts) if hasattr(like, "_fields") else tuple(parts)
+    if isinstance(like, TypedList):
+        out = TypedList(parts)
+        out.element = like.element
+        return out
+    return list(parts)
+
+
+def _plain(like, parts):
+    """A builtin container (what tf.cond / tf.while_loop carry) holding ``parts``."""
+    if isinstance(like, dict):
+        return dict(zip(_keys(like), parts))
+    return tuple(parts) if isinstance(like, tuple) else list(parts)
+
+
+def _same_shape_parts(tree, value):
+    """The parts of ``value`` matching those of the container ``tree`` (a tuple
+    or list matches a tuple or list of its length, a dict one with its keys),
+    else None."""
+    if isinstance(tree, dict):
+        if isinstance(value, dict) and set(value) == set(tree):
+            return [value[k] for k in _keys(tree)]
+        return None
+    if isinstance(value, (tuple, list)) and len(value) == len(tree):
+        return list(value)
+    return None
+
+
+def _tree_leaves(tree, out):
+    """The leaves of a NestSlot's structure in order (a graph list is one)."""
+    parts = None if tree is _GRAPH_LIST else _children(tree)
+    if parts is None:
+        out.append(tree)
+    else:
+        for p in parts:
+            _tree_leaves(p, out)
+    return out
+
+
 class NestSlot(Slot):
-    """A tuple / list / dict of tensors (or TensorArrays): each leaf has its own
-    slot (``leaves``), so a Python number inside (``return x, 9``) is weak too."""
+    """A tuple / list / dict of tensors, Python numbers and lists (``return x, xs``).
+
+    ``value`` is its structure (the value first seen), ``leaves`` a slot per
+    leaf (None for leaves passed as they are: TensorArrays, optionals, NumPy
+    arrays), so a Python number inside (``return x, 9``) is weak too.
+
+    A list inside whose length differs between two paths, or that is a graph
+    list on one of them (``xs = [x]`` returned early on one path, appended to in
+    a graph loop or popped on the other), is carried as a graph list: one leaf,
+    a ``ListSlot``, marked ``_GRAPH_LIST`` in ``value``. Python would give
+    lists of different lengths; a graph value has one structure, and a graph
+    list's length is a tensor. Its elements must share one dtype.
+    """
 
     def __init__(self, value, leaves=None, near=()):
         self.value = value
         self.leaves = leaves if leaves is not None else [
-            _leaf_slot(x, near) for x in tf.nest.flatten(value)]
+            _leaf_slot(x, near) for x in _tree_leaves(value, [])]
 
     def _key(self):
-        return tuple(leaf._key() if leaf is not None else None for leaf in self.leaves)
+        return (_structure_key(self.value),) + tuple(
+            leaf._key() if leaf is not None else None for leaf in self.leaves)
+
+    def __repr__(self):
+        return f"NestSlot({_structure_key(self.value)}, {self.leaves})"
+
+    # The walks below visit ``value`` and a value (or flow) of its structure
+    # together, one leaf slot at a time.
+
+    def _flat(self, value):
+        """The leaves of ``value`` at this structure's leaves."""
+        out = []
+
+        def walk(tree, v):
+            parts = None if tree is _GRAPH_LIST else _children(tree)
+            if parts is None:
+                out.append(v)
+                return
+            for t, x in zip(parts, _same_shape_parts(tree, v) or [None] * len(parts)):
+                walk(t, x)
+
+        walk(self.value, value)
+        return out
+
+    def _build(self, leaves, plain):
+        """This structure holding ``leaves`` (builtin containers if ``plain``)."""
+        it = iter(leaves)
+
+        def walk(tree):
+            parts = None if tree is _GRAPH_LIST else _children(tree)
+            if parts is None:
+                return next(it)
+            return (_plain if plain else _rebuild)(tree, [walk(p) for p in parts])
+
+        return walk(self.value)
 
     def encode(self, value, entry=False):
         if isinstance(value, Undefined):
             return self.zeros()
-        flat = tf.nest.flatten(value)
-        return tf.nest.pack_sequence_as(value, [
-            x if leaf is None else leaf.encode(x, entry)
-            for leaf, x in zip(self.leaves, flat)])
+        return self._build([x if leaf is None else leaf.encode(x, entry)
+                            for leaf, x in zip(self.leaves, self._flat(value))], plain=True)
+
+    def decode(self, flow):
+        return self._build([f if leaf is None else leaf.decode(f)
+                            for leaf, f in zip(self.leaves, self._flat(flow))], plain=False)
 
     def zeros(self):
-        flat = tf.nest.flatten(self.value)
-        return tf.nest.pack_sequence_as(self.value, [
-            placeholder_like(x) if leaf is None else leaf.zeros()
-            for leaf, x in zip(self.leaves, flat)])
+        return self._build([placeholder_like(x) if leaf is None else leaf.zeros()
+                            for leaf, x in zip(self.leaves, _tree_leaves(self.value, []))],
+                           plain=True)
 
     def scratch_value(self, value):
-        flat = tf.nest.flatten(value)
-        return tf.nest.pack_sequence_as(value, [
-            x if leaf is None else leaf.scratch_value(x)
-            for leaf, x in zip(self.leaves, flat)])
+        return self._build([x if leaf is None else leaf.scratch_value(x)
+                            for leaf, x in zip(self.leaves, self._flat(value))], plain=False)
+
+    def invariant(self, flow):
+        return self._build([tf.nest.map_structure(_spec_of, f) if leaf is None else
+                            leaf.invariant(f)
+                            for leaf, f in zip(self.leaves, self._flat(flow))], plain=True)
 
     def resolved(self, site=None):
         return NestSlot(self.value, [l.resolved(site) if isinstance(l, (WeakSlot, NestSlot))
@@ -534,29 +657,84 @@ class NestSlot(Slot):
             if isinstance(new, Unobserved):
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
-        if isinstance(self.value, list) and (isinstance(new, GraphList) or isinstance(
-                new, list) and len(new) != len(self.value)):
-            element = _element_spec_of(self.value, site) or _element_spec_of(new, site)
-            return ListSlot(element)
-        _check_nest(self.value, new, site)
+        leaves = iter(self.leaves)
         merged = []
-        for leaf, x in zip(self.leaves, tf.nest.flatten(new)):
-            if leaf is None or not (isinstance(x, tf.Tensor) or _is_weak_number(x)
-                                    or isinstance(x, (bool, np.generic))):
-                merged.append(leaf)
-                continue
-            try:
-                merged.append(leaf.merge(x, site))
-            except StagingTypeError:
-                raise StagingTypeError(
-                    f"an element of {site.shown} changes type inside {site.where}: "
-                    f"{_leaf_text(leaf)} before, {_kind_text(x)} after",
-                    location=site.loc_text,
-                    hints=("give it one type on every path (cast it, e.g. "
-                           "tf.cast(..., tf.int64))",)) from None
-        if all(m is l for m, l in zip(merged, self.leaves)):
+
+        def walk(tree, x):
+            if tree is _GRAPH_LIST:
+                merged.append(next(leaves).merge(x, site))
+                return tree
+            parts = _children(tree)
+            if parts is None:
+                merged.append(_merge_leaf(next(leaves), tree, x, self.value, new, site))
+                return tree
+            if isinstance(tree, list) and (isinstance(x, GraphList) or isinstance(
+                    x, list) and len(x) != len(tree)):
+                # Lists of different lengths on two paths: a graph list.
+                for _ in range(len(_tree_leaves(tree, []))):
+                    next(leaves)
+                merged.append(ListSlot(_list_element([tree, x], site),
+                                       weak=not _has_tensor([tree, x])))
+                return _GRAPH_LIST
+            got = _same_shape_parts(tree, x)
+            if got is None:
+                raise _structure_error(self.value, new, site)
+            out = [walk(t, v) for t, v in zip(parts, got)]
+            if all(a is b for a, b in zip(out, parts)):
+                return tree
+            return _rebuild(tree, out)
+
+        tree = walk(self.value, new)
+        if tree is _GRAPH_LIST:
+            return merged[0]      # the whole value is a list that became a graph list
+        if tree is self.value and all(m is l for m, l in zip(merged, self.leaves)):
             return self
-        return NestSlot(self.value, merged)
+        return NestSlot(tree, merged)
+
+
+def _structure_key(tree):
+    if tree is _GRAPH_LIST:
+        return "graph list"
+    parts = _children(tree)
+    if parts is None:
+        return None
+    kind = "dict" if isinstance(tree, dict) else type(tree).__name__
+    keys = tuple(_keys(tree)) if isinstance(tree, dict) else None
+    return (kind, keys, tuple(_structure_key(p) for p in parts))
+
+
+def _merge_leaf(leaf, before, x, whole_before, whole_new, site):
+    """One leaf of a nest on another path."""
+    if isinstance(leaf, ListSlot):      # a graph list: a list of any length fits
+        return leaf.merge(x, site)
+    if isinstance(x, (list, tuple, dict, GraphList)):
+        raise _structure_error(whole_before, whole_new, site)
+    if leaf is None or not (isinstance(x, tf.Tensor) or _is_weak_number(x)
+                            or isinstance(x, (bool, np.generic))):
+        bd, ad = getattr(before, "dtype", None), getattr(x, "dtype", None)
+        if bd is not None and ad is not None and tf.as_dtype(bd) != tf.as_dtype(ad):
+            raise StagingTypeError(
+                f"an element of {site.shown} changes dtype inside {site.where}: "
+                f"{tf.as_dtype(bd).name} before, {tf.as_dtype(ad).name} after",
+                location=site.loc_text, hints=("cast it back to the dtype it had before",))
+        return leaf
+    try:
+        return leaf.merge(x, site)
+    except StagingTypeError as e:
+        raise StagingTypeError(
+            f"an element of {site.shown} changes type inside {site.where}: "
+            f"{_leaf_text(leaf)} before, {_kind_text(x)} after",
+            location=site.loc_text,
+            hints=("give it one type on every path (cast it, e.g. "
+                   "tf.cast(..., tf.int64))",)) from e
+
+
+def _structure_error(before, after, site):
+    return StagingValueError(
+        f"{site.shown} changes structure inside {site.where}: {_structure_text(before)} "
+        f"before, {_structure_text(after)} after",
+        location=site.loc_text,
+        hints=("keep the same nesting (same tuple lengths and dict keys)",))
 
 
 def _leaf_slot(x, near=()):
@@ -564,6 +742,8 @@ def _leaf_slot(x, near=()):
     (TensorArrays, optionals, NumPy arrays)."""
     if isinstance(x, tf.Tensor) or _is_weak_number(x) or isinstance(x, (bool, np.generic)):
         return slot_for(x, near=near)
+    if isinstance(x, GraphList):
+        return slot_for(x)
     return None
 
 
@@ -578,14 +758,20 @@ def _leaf_text(slot):
 # ------------------------------------------------------------------ list
 
 class ListSlot(Slot):
-    """A Python list appended to in a graph loop: a ``GraphList`` (TensorArray + length).
+    """A list carried as a ``GraphList`` (TensorArray + length): appended to in a
+    graph loop, or of different lengths on two paths of a graph ``if``/loop.
 
-    ``capacity`` is set when XLA needs the final size up front.
+    Python lists and graph lists whose elements fit ``element`` merge into it
+    (a Python list is written into a graph list when it enters the graph).
+    ``weak``: the element dtype only comes from Python numbers so far (a tensor
+    element met later decides it). ``capacity`` is set when XLA needs the final
+    size up front.
     """
 
-    def __init__(self, element, capacity=None):
+    def __init__(self, element, capacity=None, *, weak=False):
         self.element = element
         self.capacity = capacity
+        self.weak = weak
 
     def _key(self):
         return (self.element, self.capacity is not None)
@@ -594,12 +780,17 @@ class ListSlot(Slot):
         return f"ListSlot({self.element})"
 
     def encode(self, value, entry=False):
+        if isinstance(value, Undefined):
+            return self.zeros()
         if not isinstance(value, GraphList):
             value = GraphList.from_python(value, self.element, self.capacity)
         return value.to_flow()
 
     def decode(self, flow):
         return GraphList.from_flow(flow, self.element, self.capacity)
+
+    def zeros(self):
+        return GraphList.from_python([], self.element, self.capacity).to_flow()
 
     def scratch_value(self, value):
         return self.decode(self.encode(value, entry=True))
@@ -608,26 +799,111 @@ class ListSlot(Slot):
         return None
 
     def merge(self, new, site):
-        if not site.loop and isinstance(new, list):
-            # The other branch grew this list: both branches must agree.
-            return _ConvertList(self)
-        if not isinstance(new, GraphList):
-            raise StagingTypeError(f"{site.shown} is a list accumulated in a TensorArray but "
-                                   f"becomes {_kind_text(new)} inside {site.where}",
-                                   location=site.loc_text)
-        if new.element is not None and self.element is None:
-            return ListSlot(new.element, self.capacity)
-        return self
+        if isinstance(new, Undefined):
+            if isinstance(new, Unobserved):
+                return self
+            raise OneBranchError([site.shown], site.where, site.loc_text)
+        if not isinstance(new, (list, GraphList)):
+            where = (f"before {site.where} but becomes {_kind_text(new)} inside it"
+                     if site.loop else
+                     f"in one branch of {site.where} and {_kind_text(new)} in the other")
+            raise StagingTypeError(
+                f"{site.shown} is a list {where}", location=site.loc_text,
+                hints=(f"keep {site.shown} a list on every path",))
+        mine = [] if self.element is None else [_WeakSpec(self.element) if self.weak
+                                                else self.element]
+        element = _list_element(mine + [new], site)
+        weak = self.weak and not _has_tensor([new])
+        if element == self.element and weak == self.weak:
+            return self
+        return ListSlot(element, self.capacity, weak=weak)
 
 
-class _ConvertList(ListSlot):
-    """Learned in an ``if``: the list must enter both branches as a GraphList."""
+class _WeakSpec:
+    """An element spec learned from Python numbers only: it gives way to tensors."""
 
-    def __init__(self, slot):
-        super().__init__(slot.element, slot.capacity)
+    def __init__(self, spec):
+        self.spec = spec
 
-    def _key(self):
-        return ("convert",) + super()._key()
+
+def _has_tensor(sources):
+    for src in sources:
+        if isinstance(src, (GraphList, tf.TensorSpec)):
+            return True
+        if isinstance(src, list):
+            if isinstance(src, TypedList) and src.element is not None:
+                return True
+            if any(not _is_weak_number(x) for x in src):
+                return True
+    return False
+
+
+def _list_element(sources, site):
+    """The element spec of a list carried as a graph list, from what it holds on
+    every path: ``sources`` are Python lists, graph lists and specs. Tensors
+    decide the dtype (and a declared ``set_element_type`` first); Python numbers
+    take it, as ``int64_tensor + 1`` does. Tensors of two dtypes (or a Python
+    float among integer tensors) cannot be one graph list: an error naming the
+    variable. None when every list is empty."""
+    specs, numbers, weak_specs = [], [], []
+    for src in sources:
+        if isinstance(src, _WeakSpec):
+            weak_specs.append(src.spec)
+        elif isinstance(src, tf.TensorSpec):
+            specs.append(src)
+        elif isinstance(src, (GraphList, TypedList)) and src.element is not None:
+            specs.append(src.element)
+            if isinstance(src, GraphList):
+                continue
+        if not isinstance(src, list):
+            continue
+        for item in src:
+            if _is_weak_number(item):
+                numbers.append(item)
+                continue
+            try:
+                t = tf.convert_to_tensor(unwrap(item))
+            except (TypeError, ValueError):
+                raise StagingTypeError(
+                    f"list {site.shown} holds {_kind_text(item)} and is carried as a graph "
+                    f"list by {site.where}; a graph list holds tensors (or numbers)",
+                    location=site.loc_text,
+                    hints=("keep only tensors and numbers in the list",)) from None
+            specs.append(tf.TensorSpec(t.shape, t.dtype))
+    if not specs:
+        specs = weak_specs
+    if not specs and numbers:
+        is_float = any(_is_float_number(v) for v in numbers)
+        dtypes = [getattr(v, "dtype", None) for v in numbers]
+        dtype = next((tf.as_dtype(d) for d in dtypes if d is not None
+                      and _dtype_fits_python(is_float, tf.as_dtype(d))),
+                     _DEFAULT_DTYPE[is_float])
+        specs = [tf.TensorSpec([], dtype)]
+    if not specs:
+        return None
+    dtype = specs[0].dtype
+    for s in specs[1:]:
+        if s.dtype != dtype:
+            raise StagingTypeError(
+                f"list {site.shown} holds {dtype.name} and {s.dtype.name} tensors on the "
+                f"paths of {site.where}; it is carried as a graph list there (its length "
+                f"differs between paths), and a graph list has one element dtype",
+                location=site.loc_text,
+                hints=(f"cast the elements to one dtype, e.g. tf.cast(v, tf.{dtype.name})",))
+    floats = [v for v in numbers if _is_float_number(v)]
+    if floats and not dtype.is_floating:
+        raise StagingTypeError(
+            f"list {site.shown} holds {dtype.name} tensors and the Python float "
+            f"{unwrap(floats[0])!r} on the paths of {site.where}; it is carried as a graph "
+            f"list there, and a graph list has one element dtype",
+            location=site.loc_text,
+            hints=(f"cast the tensors: tf.cast(v, tf.float32), or keep ints in the list",))
+    shape = specs[0].shape
+    for s in specs[1:]:
+        shape = shape.most_specific_compatible_shape(s.shape)
+    if numbers:
+        shape = shape.most_specific_compatible_shape(tf.TensorShape([]))
+    return tf.TensorSpec(shape, dtype)
 
 
 # ------------------------------------------------------------- undefined
@@ -707,8 +983,8 @@ def _convertible_nest(v):
     """True for a (possibly nested) structure of tensors / TensorArrays."""
     leaves = tf.nest.flatten(v, expand_composites=False)
     return bool(leaves) and all(
-        tf.is_tensor(x) or isinstance(x, (tf.TensorArray, np.ndarray)) or is_python_number(x)
-        or isinstance(x, tf.experimental.Optional)
+        tf.is_tensor(x) or isinstance(x, (tf.TensorArray, np.ndarray, GraphList))
+        or is_python_number(x) or isinstance(x, tf.experimental.Optional)
         for x in leaves)
 
 
@@ -791,42 +1067,6 @@ def _fits(actual, invariant):
     if actual.rank != invariant.rank:
         return False
     return all(i is None or i == a for i, a in zip(invariant.as_list(), actual.as_list()))
-
-
-def _element_spec_of(lst, site):
-    if isinstance(lst, (GraphList, TypedList)) and lst.element is not None:
-        return lst.element
-    if not lst:
-        return None
-    last = lst[-1]
-    try:
-        t = tf.convert_to_tensor(unwrap(last))
-    except (TypeError, ValueError):
-        raise StagingTypeError(
-            f"list {site.shown} gets {_kind_text(last)} appended in a graph loop; "
-            f"only tensors can be accumulated",
-            location=site.loc_text, hints=("append tensors or numbers",))
-    return tf.TensorSpec(t.shape, t.dtype)
-
-
-def _check_nest(before, after, site):
-    try:
-        tf.nest.assert_same_structure(before, after, check_types=False,
-                                      expand_composites=False)
-    except (ValueError, TypeError) as e:
-        raise StagingValueError(
-            f"{site.shown} changes structure inside {site.where}: {_structure_text(before)} "
-            f"before, {_structure_text(after)} after",
-            location=site.loc_text,
-            hints=("keep the same nesting (same tuple/list lengths and dict keys)",)) from e
-    for b, a in zip(tf.nest.flatten(before), tf.nest.flatten(after)):
-        bd = getattr(b, "dtype", None)
-        ad = getattr(a, "dtype", None)
-        if bd is not None and ad is not None and tf.as_dtype(bd) != tf.as_dtype(ad):
-            raise StagingTypeError(
-                f"an element of {site.shown} changes dtype inside {site.where}: "
-                f"{tf.as_dtype(bd).name} before, {tf.as_dtype(ad).name} after",
-                location=site.loc_text, hints=("cast it back to the dtype it had before",))
 
 
 def _structure_text(v):
