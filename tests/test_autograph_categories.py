@@ -169,14 +169,38 @@ def position_of(xs, target):
     return -1
 
 
-@program("early_return", "t", [0, 10, 50], dtypes=I4,
-         xfail="returns: the fall-through after `while True:` (no break) is unreachable, but kgraph stages it as an implicit None return, so the loop's if-return is None on one path and a tensor on the other (StagingTypeError)")
+@program("early_return", "t", [0, 10, 50], dtypes=I4)
 def first_square_above(n):
     i = 0
     while True:
         i += 1
         if i * i > n:
             return i
+
+
+@program("early_return", "tt", [(10, 3), (10, 20), (12, 9)], dtypes=INTS)
+def countdown_to_multiple_of_seven(n, stop):
+    while True:
+        if n <= stop:
+            break
+        if n % 7 == 0:
+            return n
+        n -= 1
+    return -n
+
+
+@program("early_return", "t", [[2, 5, 3], [4]], dtypes=MIXED)
+def rounds_until_total_exceeds(xs):
+    total = 0
+    rounds = 0
+    while True:
+        for v in xs:
+            total += v
+            if total > 12:
+                break
+        rounds += 1
+        if total > 12:
+            return rounds, total
 
 
 @program("early_return", "t", [2, 9, 13, 1], dtypes=INTS)
