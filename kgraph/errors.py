@@ -18,6 +18,7 @@ kgraph class                   also a
 ``UndefinedVariableError``     ``UnboundLocalError`` (a ``NameError``)
 ``UnsupportedStagingError``    ``NotImplementedError``
 ``RecursiveStagingError``      ``NotImplementedError`` and ``RecursionError``
+``GraphZeroDivisionError``     ``ZeroDivisionError`` (raised when the graph runs)
 =============================  =======================================
 
 So ``except TypeError`` catches a dtype mismatch whether plain Python,
@@ -159,3 +160,15 @@ class RecursiveStagingError(UnsupportedStagingError, RecursionError):
     """
 
     kind = "recursion"
+
+
+class GraphZeroDivisionError(KGraphError, ZeroDivisionError):
+    """An integer ``//``, ``%`` or ``divmod`` by zero ran in the graph.
+
+    Cause: the divisor tensor was zero when the graph ran (TensorFlow's CPU
+    kernels stop there; Python raises ZeroDivisionError). Float division by
+    zero is not an error in a graph: it gives ``inf``/``nan`` as in NumPy.
+    Fix: test the divisor before dividing.
+    """
+
+    kind = "zero-division"
