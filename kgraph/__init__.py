@@ -20,8 +20,8 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from kgraph.api import (Function, convert, do_not_convert, explain, function,  # noqa: E402
                         to_code, to_graph)
 from kgraph.errors import (ConversionError, GraphZeroDivisionError,  # noqa: E402
-                           KGraphError, NotConvertibleError, RecursiveStagingError, StagingError, StagingTypeError,
-                           StagingValueError, UndefinedVariableError,
+                           KGraphError, NotConvertibleError, RecursiveStagingError,
+                           StagingError, StagingTypeError, StagingValueError, UndefinedVariableError,
                            UnsupportedStagingError, UnsupportedSyntaxError)
 from kgraph.layers import GraphLayer, GraphModel  # noqa: E402
 from kgraph.operators.lists import set_element_type, stack  # noqa: E402

@@ -18,6 +18,9 @@ kgraph class                   also a
 ``UndefinedVariableError``     ``UnboundLocalError`` (a ``NameError``)
 ``UnsupportedStagingError``    ``NotImplementedError``
 ``RecursiveStagingError``      ``NotImplementedError`` and ``RecursionError``
+``GraphIndexError``            ``IndexError`` (when the graph runs)
+``GraphValueError``            ``ValueError`` (when the graph runs)
+``GraphStopIteration``         ``StopIteration`` (when the graph runs)
 ``GraphZeroDivisionError``     ``ZeroDivisionError`` (raised when the graph runs)
 =============================  =======================================
 
@@ -162,13 +165,47 @@ class RecursiveStagingError(UnsupportedStagingError, RecursionError):
     kind = "recursion"
 
 
-class GraphZeroDivisionError(KGraphError, ZeroDivisionError):
+class RuntimeCheckError(KGraphError):
+    """A check kgraph added to the graph failed when the graph ran.
+
+    Cause: what Python raises on a value only known at run time: a list
+    index out of range, ``pop`` from an empty list, ``next()`` on an exhausted
+    iterator, ``min()`` of an empty sequence. Raised on the host after the
+    call, naming the user's line, with and without XLA
+    (kgraph/operators/checks.py). Fix: as for the Python error.
+    """
+
+    kind = "runtime-check"
+
+
+class GraphIndexError(RuntimeCheckError, IndexError):
+    """``IndexError`` when the graph ran (see ``RuntimeCheckError``)."""
+
+    kind = "index"
+
+
+class GraphValueError(RuntimeCheckError, ValueError):
+    """``ValueError`` when the graph ran (see ``RuntimeCheckError``)."""
+
+    kind = "value"
+
+
+class GraphStopIteration(RuntimeCheckError, StopIteration):
+    """``StopIteration`` when the graph ran: ``next()`` on an exhausted
+    iterator (see ``RuntimeCheckError``). Fix: ``next(it, default)``, or
+    iterate with ``for``."""
+
+    kind = "stop-iteration"
+
+
+class GraphZeroDivisionError(RuntimeCheckError, ZeroDivisionError):
     """An integer ``//``, ``%`` or ``divmod`` by zero ran in the graph.
 
-    Cause: the divisor tensor was zero when the graph ran (TensorFlow's CPU
-    kernels stop there; Python raises ZeroDivisionError). Float division by
-    zero is not an error in a graph: it gives ``inf``/``nan`` as in NumPy.
-    Fix: test the divisor before dividing.
+    Cause: the divisor tensor was zero when the graph ran. TensorFlow's CPU
+    kernels stop there and kgraph translates their error (not a check of its
+    own: on GPU/TPU and under XLA nothing stops). Float division by zero is
+    not an error in a graph: it gives ``inf``/``nan`` as in NumPy. Fix: test
+    the divisor before dividing.
     """
 
     kind = "zero-division"
