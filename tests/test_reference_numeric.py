@@ -126,7 +126,7 @@ def test_int_tensor_meeting_a_python_float_is_a_float(n, dtype):
 
 
 def negative_powers(x):
-    print(x ** -1, x ** -2, (x * 2) ** -3, x ** 2, x ** 0, 2 ** 3)
+    print(x ** -1, x ** -2, (x * 2) ** -3, x ** 2, x ** 0, 2 ** 3, pow(x, -1), pow(7, 2, 5))
     return x ** -1, x ** 2
 
 
@@ -137,7 +137,7 @@ def test_power_to_a_negative_int_is_a_float(dtype):
 
 
 def int_powers(x, y):
-    print(x ** y, 2 ** y, y ** 2)
+    print(x ** y, 2 ** y, y ** 2, pow(x, y))
     return x ** y
 
 
@@ -277,3 +277,15 @@ def test_int_to_a_negative_int_tensor_power_is_a_type_error_at_the_line(dtype):
     msg = str(info.value)
     assert location(power_of, "return z ** y") in msg, msg
     assert "z ** y" in msg and "hint" in msg
+
+
+def modular_power(x):
+    return pow(x, 3, 5)
+
+
+def test_three_argument_pow_of_a_tensor_is_refused_at_the_line():
+    with pytest.raises(NotImplementedError) as info:
+        kgraph.function(modular_power)(tf.constant(4))
+    assert isinstance(info.value, kgraph.StagingError)
+    assert location(modular_power, "return pow(x, 3, 5)") in str(info.value)
+    assert "hint" in str(info.value)

@@ -461,10 +461,17 @@ def floordiv(a, b):
     return _float_divmod(*pair)[0]
 
 
-def pow_(a, b):
-    """``a ** b``: an int tensor to a negative Python int, or to a Python
-    float, is a float (Python's result); everything else is TensorFlow's pow."""
-    a, b = _read(a), _read(b)
+def pow_(a, b, mod=None):
+    """``a ** b`` (and ``pow(a, b)``): an int tensor to a negative Python int,
+    or to a Python float, is a float (Python's result); everything else is
+    TensorFlow's pow."""
+    a, b, mod = _read(a), _read(b), _read(mod)
+    if mod is not None:
+        if _dense(a) or _dense(b) or _dense(mod):
+            raise UnsupportedStagingError(
+                "pow(a, b, mod) of tensors", location=_here(),
+                hints=("compute it with a loop of multiplications, each taken % mod",))
+        return builtins.pow(a, b, mod)
     if _dense(a) and (a.dtype.is_integer or a.dtype == tf.bool) and _number(b):
         value = b.value if is_weak_proxy(b) else b
         if _is_float_number(b) or value < 0:
