@@ -23,7 +23,7 @@ from tests import program_gen as gen
 # Constructs main converts with Python's exact meaning on all four dtypes.
 CI_FEATURES = gen.BASE + ("for_tensor", "ternary", "print", "boolvalue", "chained",
                           "membership", "subscript", "attribute", "builtins", "assert",
-                          "comprehension")
+                          "comprehension", "lists")
 CI_PROGRAMS = 300
 CI_SEED = 20261202
 
