@@ -16,7 +16,7 @@ from kgraph.operators.logical import and_, compare, in_, not_, not_in, or_
 from kgraph.operators.numeric import all_, any_, divmod_, max_, min_, round_, sum_
 from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, repr_,
                                       str_, str_format)
-from kgraph.operators.undefined import NO_RETURN, Undefined
+from kgraph.operators.undefined import NO_RETURN, Undefined, bound
 
 __all__ = [
     "assert_", "assert_block", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
@@ -27,5 +27,5 @@ __all__ = [
     "Undefined", "read_attr", "read_item", "write_attr", "write_item",
     "reversed_", "all_", "any_", "divmod_", "max_", "min_", "round_", "sum_",
     "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
-    "set_loop_options",
+    "set_loop_options", "bound",
 ]
