@@ -19,7 +19,7 @@ from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UnsupportedStagingError)
 from kgraph.operators import iterables
 from kgraph.operators.composites import carrying
-from kgraph.operators.undefined import InLoopRead, in_loop, mark_exits
+from kgraph.operators.undefined import InLoopRead, in_loop, learn_from_body, mark_exits
 from kgraph.operators.lists import GraphList, truth
 from kgraph.operators.undefined import MaybeUnbound, Undefined
 from kgraph.operators.staging import (caller_location, describe, is_staged,
@@ -119,9 +119,9 @@ def _copy_lists(state):
 def _tf_if(test, body, orelse, state, names, loc, where):
     loc_text = location_text(loc)
     test = _as_bool_tensor(test, where, loc_text)
-    sites = [Site(n, where, loc_text, loop=False) for n in names]
-    state = list(state)
     near = _compared_dtypes(test)
+    sites = [Site(n, where, loc_text, loop=False, near=tuple(near)) for n in names]
+    state = list(state)
     if context.in_scratch_trace():
         return _scratch_if(body, orelse, state, names, sites, loc, where, loc_text)
     hinted = context.hint((loc, "if", tuple(names)))
@@ -527,6 +527,7 @@ def _learn_in_scratch(test, body, state, names, slots, sites, loc, where, loc_te
         with context.attempt(scratch=True), context.learning_hints(table):
             values, out, opts = _trace_scratch(test, body, state, slots, loc)
             box["out"] = _check_arity(out, names, where, loc_text)
+            learn_from_body(values, out)
             box["opts"] = opts
             box["values"] = values
 
@@ -549,6 +550,7 @@ def _scratch_loop(test, body, state, names, slots, sites, loc, where, loc_text):
     """A loop inside a scratch trace: trace its body once, learn, hand back stand-ins."""
     values, out, _ = _trace_scratch(test, body, state, slots, loc)
     out = _check_arity(out, names, where, loc_text)
+    learn_from_body(values, out)
     for s, v in zip(slots, values):
         if isinstance(s, WeakSlot) and isinstance(v, Weak):
             s.group = v.group

@@ -53,6 +53,7 @@ class Site:
     loc_text: str
     loop: bool
     role: str = None           # "return" / "return-flag" / "break-flag" / None
+    near: tuple = ()           # dtypes an if's condition compares (a number's best guess)
 
     @property
     def shown(self):
@@ -899,7 +900,7 @@ class MaybeSlot(Slot):
     def for_value(cls, value, site):
         if isinstance(value, MaybeUnbound):
             return cls(slot_for(value.value), value.name, value.where)
-        return cls(slot_for(value), site.name, site.loc_text)
+        return cls(slot_for(value, near=site.near), site.name, site.loc_text)
 
     def _key(self):
         return (self.inner, self.name)

@@ -68,11 +68,12 @@ class InLoop(Undefined):
     ``InLoopRead`` for the loop that made it (``owner``), which learns the
     type in a scratch trace, where the read gives a weak zero instead."""
 
-    __slots__ = ("owner",)
+    __slots__ = ("owner", "group")
 
     def __init__(self, name, owner=None):
         super().__init__(name)
         self.owner = owner
+        self.group = None   # the weak numbers its reads gave in a scratch trace
 
     def __repr__(self):
         return f"InLoop({self.name!r})"
@@ -81,8 +82,12 @@ class InLoop(Undefined):
         """The value a read of the variable sees while its loop is built."""
         from kgraph import context
         if context.in_scratch_trace():
+            # What it meets is linked to what the body binds it to (see
+            # ``learn_from_body``): ``s = s + last`` then gets last's dtype.
             from kgraph.operators.weak import Group, Weak
-            return Weak(0, Group(False))
+            if self.group is None:
+                self.group = Group(False)
+            return Weak(0, self.group)
         if self.owner is not None:
             raise InLoopRead(self)
         self._fail()
@@ -110,6 +115,23 @@ for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod 
             "index int float").split():
     setattr(InLoop, f"__{_op}__", _read_in_loop(f"__{_op}__"))
 InLoop.__hash__ = object.__hash__
+
+
+def learn_from_body(inputs, outputs):
+    """After a scratch trace of a loop body: the weak zeros that reads of a
+    variable not bound yet gave (``InLoop.read``) take the dtype the body
+    binds the variable to, for the next iteration."""
+    import tensorflow as tf
+    from kgraph.operators.weak import Weak
+    for v, out in zip(inputs, outputs):
+        if not isinstance(v, InLoop) or v.group is None:
+            continue
+        if isinstance(out, MaybeUnbound):
+            out = out.value
+        if isinstance(out, Weak):
+            v.group.union(out.group)
+        elif isinstance(out, tf.Tensor):
+            v.group.meet(out.dtype)
 
 
 def in_loop(value, owner=None):
