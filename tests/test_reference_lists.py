@@ -964,3 +964,19 @@ def test_python_float_in_a_list_of_int_tensors_on_another_path_is_refused():
     msg = str(err)
     assert msg.startswith(location(python_float_into_int_list, "if c > 0") + ": "), msg
     assert "'xs'" in msg and "int32" in msg and "0.5" in msg and "hint" in msg, msg
+
+
+def returns_lists_of_two_dtypes(x, c):
+    if c > 0:
+        return [x, x]
+    return [tf.cast(x, tf.float64)]
+
+
+def test_returned_lists_of_two_dtypes_are_refused():
+    err = _error(returns_lists_of_two_dtypes, tf.constant(1), tf.constant(2))
+    assert isinstance(err, TypeError) and isinstance(err, kgraph.StagingError), type(err)
+    msg = str(err)
+    # (the return that gives the other dtype: the guarded rest of the function)
+    assert msg.startswith(location(returns_lists_of_two_dtypes, "return [tf.cast") + ": "), msg
+    assert "a list in the return value" in msg and "int32" in msg and "float64" in msg, msg
+    assert "hint" in msg, msg
