@@ -18,6 +18,7 @@ from kgraph.errors import NotConvertibleError, StagingTypeError, StagingValueErr
 from kgraph.operators import lists
 from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
 from kgraph.operators.undefined import translate_unbound
+from kgraph.operators.weak import plain_nest
 from kgraph.report import Recorder, Report
 
 
@@ -194,7 +195,8 @@ class Function:
                 raise err
             # A list grown in a graph loop is returned stacked (docs/converter.md).
             out = lists.to_user(out)
-            return out
+            # A Python number carried by graph control flow leaves as its tensor.
+            return plain_nest(out)
 
         if twin is None and converted is not self.python_function:
             # The user's signature, for tf.function's argument binding (not for

@@ -35,6 +35,14 @@ def _read(v):
     return v.checked() if isinstance(v, MaybeUnbound) else v
 
 
+def _read_plain(v):
+    """``_read``, and a Python number carried as a tensor (``WeakTensor``) as that
+    tensor: ``in`` compares it element by element with Python's cross-type
+    meaning (``_eq``)."""
+    from kgraph.operators.weak import plain
+    return plain(_read(v))
+
+
 def _bool_tensor(v):
     v = tf.convert_to_tensor(v)
     return v if v.dtype == tf.bool else tf.cast(v, tf.bool)
@@ -121,7 +129,7 @@ def not_(value):
 
 def in_(x, container):
     """``x in container``."""
-    x, container = _read(x), _read(container)
+    x, container = _read_plain(x), _read_plain(container)
     if not _tensor_membership(x, container):
         return x in container
     loc = caller_location()
@@ -131,7 +139,7 @@ def in_(x, container):
 
 def not_in(x, container):
     """``x not in container``."""
-    x, container = _read(x), _read(container)
+    x, container = _read_plain(x), _read_plain(container)
     if not _tensor_membership(x, container):
         return x not in container
     loc = caller_location()
@@ -164,9 +172,9 @@ def compare(left, op, right, *rest):
 def _compare(left, op, right, rest, loc):
     left, right = _read(left), _read(right)
     if op == "in":
-        result = _in_at(right, left, loc)
+        result = _in_at(_read_plain(right), _read_plain(left), loc)
     elif op == "not in":
-        result = _not_in_at(right, left, loc)
+        result = _not_in_at(_read_plain(right), _read_plain(left), loc)
     else:
         result = _OPS[op](left, right)
     if not rest:
@@ -194,7 +202,7 @@ def _tensor_membership(x, container):
             container, (tf.data.Dataset, GraphList)):
         return True
     if isinstance(container, (list, tuple, set, frozenset, dict)):
-        return any(tf.is_tensor(e) for e in container)
+        return any(tf.is_tensor(e) or is_staged(e) for e in container)
     return False
 
 
@@ -212,7 +220,7 @@ def _contains(container, x, loc_text):
             "'in' on a tf.data.Dataset cannot be staged", location=loc_text,
             hints=("reduce the dataset first, e.g. dataset.reduce(...)",))
     try:
-        elements = list(container)
+        elements = [_read_plain(e) for e in container]
     except TypeError:
         raise StagingTypeError(
             f"argument of type '{type(container).__name__}' is not iterable",

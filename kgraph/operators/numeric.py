@@ -31,6 +31,7 @@ from kgraph.errors import StagingTypeError, StagingValueError, UnsupportedStagin
 from kgraph.operators.iterables import IndexedIterable, TensorRange
 from kgraph.operators.lists import GraphList, reduce_list
 from kgraph.operators.staging import caller_location, is_staged, location_text, record
+from kgraph.operators.weak import reweak, unweak_args
 
 _MISSING = object()
 
@@ -56,13 +57,13 @@ def _here():
 # ------------------------------------------------------------- min / max
 
 def min_(*args, key=None, default=_MISSING):
-    args = tuple(_read(a) for a in args)
-    return _extreme("min", args, key, default, _here())
+    args, weak = unweak_args(tuple(_read(a) for a in args))
+    return reweak(_extreme("min", args, key, default, _here()), weak)
 
 
 def max_(*args, key=None, default=_MISSING):
-    args = tuple(_read(a) for a in args)
-    return _extreme("max", args, key, default, _here())
+    args, weak = unweak_args(tuple(_read(a) for a in args))
+    return reweak(_extreme("max", args, key, default, _here()), weak)
 
 
 def _extreme(kind, args, key, default, loc):
@@ -241,14 +242,17 @@ def _bool(e, kind, loc):
 # --------------------------------------------------------------- round
 
 def round_(number, ndigits=None):
-    number, ndigits = _read(number), _read(ndigits)
+    (number, ndigits), weak = unweak_args((_read(number), _read(ndigits)))
+    return reweak(_round(number, ndigits, _here()), weak)
+
+
+def _round(number, ndigits, loc):
     if not tf.is_tensor(number) or not is_staged(number) and not is_staged(ndigits):
         if tf.is_tensor(number):
             number = number.numpy().item()
         if tf.is_tensor(ndigits):
             ndigits = int(ndigits)
         return builtins.round(number, ndigits)
-    loc = _here()
     if tf.is_tensor(ndigits):
         raise UnsupportedStagingError(
             "round(x, n) with a tensor n", location=loc,
@@ -286,10 +290,13 @@ def _round_int(x, q):
 # -------------------------------------------------------------- divmod
 
 def divmod_(a, b):
-    a, b = _read(a), _read(b)
+    (a, b), weak = unweak_args((_read(a), _read(b)))
+    return reweak(_divmod(a, b, _here()), weak)
+
+
+def _divmod(a, b, loc):
     if not (tf.is_tensor(a) or tf.is_tensor(b)):
         return builtins.divmod(a, b)
-    loc = _here()
     at, bt = _divmod_operands(a, b, loc)
     if at.dtype.is_integer:
         return tf.math.floordiv(at, bt), tf.math.floormod(at, bt)
