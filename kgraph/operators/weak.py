@@ -14,6 +14,11 @@ number replaced by a ``Weak`` stand-in, and watches which tensors it meets:
 After the scratch trace each group's dtype is read off (``Group.resolve``).
 ``Weak`` values only ever exist inside scratch traces: they are never carried
 by a graph that runs.
+
+What a graph that runs carries is a tensor; a number that is still a Python
+number after the loop or branch (in Python's meaning) comes out of it as a
+``WeakTensor`` (below): a tensor that remembers it stands for a Python int or
+float, and takes the dtype of the tensors it meets.
 """
 
 from __future__ import annotations
