@@ -254,3 +254,86 @@ def test_int_in_one_branch_and_float_in_the_other_is_a_type_error():
     assert isinstance(info.value, StagingTypeError)
     assert "'r'" in str(info.value)
     assert location(int_or_float_by_branch, "if x > 0") in str(info.value)
+
+
+def counter_compared_with_a_python_float(x, n):
+    b = 3.0
+    i1 = 0
+    while i1 < b % 4 and x >= 0:
+        i1 += 1
+        if n < i1:
+            return x * 2
+    print(i1)
+    return x + i1
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_int_compared_with_a_python_float_stays_an_int(dtype):
+    # `i1 < 3.0` in the scratch trace must not make i1 a float: it meets n's
+    # int dtype there (a float meeting ints would be an error).
+    n = T(5, tf.int32) if tf.as_dtype(dtype).is_floating else num(5, dtype)
+    check(counter_compared_with_a_python_float, num(1, dtype), n)
+
+
+def weak_in_and_or(x, t):
+    c = 5
+    j = 0
+    while j < 2:
+        j += 1
+        c = c - 1
+    b = c and max(t)
+    e = (0 * c) or x
+    return b, e, (c or 8) + x
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_weak_number_in_and_or_takes_the_other_operands_dtype(dtype):
+    check(weak_in_and_or, num(2, dtype), num([4, 9, 1], dtype))
+
+
+def bound_in_a_loop(x, n, t):
+    for j in range(n + 1):
+        last = 3
+    return x + last, last * 2
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_number_first_bound_in_a_loop_stays_weak(dtype):
+    n = T(2, tf.int32) if tf.as_dtype(dtype).is_floating else num(2, dtype)
+    check(bound_in_a_loop, num(2, dtype), n, num([4, 9, 1], dtype))
+
+
+def divmod_round_in_a_loop(x, n):
+    a = 5
+    c = 0
+    i = 0
+    while i < n:
+        i += 1
+        if round(a) == 5:
+            c, b = divmod(a, 3)
+        else:
+            c, a = divmod(x, 4)
+    return a, c
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64], ids=ids([tf.int32, tf.int64]))
+def test_divmod_and_round_of_a_number_the_loop_carries(dtype):
+    check(divmod_round_in_a_loop, num(9, dtype), num(2, dtype))
+
+
+def branch_number_vs_tensor(x, t):
+    z = x
+    for v in t:
+        if v > 1:
+            if x > 100:
+                return x
+            else:
+                z = 3.0
+        else:
+            z = v * 2
+    return z + x
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids(FLOATS))
+def test_number_in_one_branch_tensor_in_the_other(dtype):
+    check(branch_number_vs_tensor, num(1, dtype), num([2, 0.5, 3], dtype))

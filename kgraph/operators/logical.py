@@ -80,7 +80,11 @@ def _tf_chain(value, thunks, is_and, loc):
     (Python's ``False == 0``).
     """
     from kgraph.operators.control_flow import _tf_if
+    from kgraph.operators.staging import is_weak_proxy
 
+    # A Python number (weak: a WeakTensor, or a scratch trace's stand-in) is
+    # the result as it is: it takes the other operand's dtype (``c or max(t)``).
+    weak = value if is_weak_proxy(value) else None
     value = tf.convert_to_tensor(value)
     learned = []
 
@@ -97,7 +101,7 @@ def _tf_chain(value, thunks, is_and, loc):
                 tf.is_tensor(out) or isinstance(out, (int, float))):
             target = out.dtype if tf.is_tensor(out) else tf.convert_to_tensor(out).dtype
             return (tf.cast(value, target),)
-        return (value,)
+        return (value if weak is None else weak,)
 
     # ``a and b`` is ``b if a else a``; ``a or b`` is ``b if not a else a``.
     test = _as_condition(value) if is_and else tf.logical_not(_as_condition(value))

@@ -318,6 +318,12 @@ class TensorSlot(Slot):
                 f"and {_kind_text(new)} in the other",
                 location=site.loc_text,
                 hints=(f"keep {site.shown} a tensor of dtype {self.dtype.name}",))
+        if new.dtype != self.dtype and self.weak and fits_python(self.python == "float",
+                                                                 new.dtype):
+            # A Python number (carried weak) on this path, a tensor on the other:
+            # the number takes the tensor's dtype, as it would in Python.
+            return TensorSlot(new.dtype, self.shape.most_specific_compatible_shape(new.shape)
+                              if site.loop else new.shape, self.python)
         if new.dtype != self.dtype:
             if not site.loop:
                 raise StagingTypeError(

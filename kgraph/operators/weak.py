@@ -118,6 +118,18 @@ class Weak:
     def __abs__(self):
         return Weak(abs(self.value), self.group)
 
+    def __divmod__(self, other):
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
+
+    def __round__(self, ndigits=None):
+        if ndigits is None:         # round() of a float is an int
+            return Weak(round(self.value), Group() if isinstance(self.value, float)
+                        else self.group)
+        return Weak(round(self.value, ndigits), self.group)
+
 
 def unwrap(v):
     return v.value if isinstance(v, Weak) else v
@@ -156,7 +168,14 @@ def _arith(fn, reverse=False):
 
 def _compare(fn):
     def method(self, other):
-        if _operands(self, other) is None:
+        # A comparison never makes a float: ``k < 2.5`` leaves ``k`` an int
+        # (only arithmetic with a float does). Numbers of one kind compared
+        # are linked (``j < i`` with ``i`` meeting int64: both int64).
+        if isinstance(other, Weak):
+            a, b = self.group.root(), other.group.root()
+            if a.is_float == b.is_float:
+                a.union(b)
+        elif not _is_plain_number(other):
             return NotImplemented
         result = fn(self.value, unwrap(other))
         # A comparison of a value that will be a tensor is a tensor: whatever it
