@@ -416,7 +416,12 @@ def unweak_args(args):
     strong = next((a for a in args if tf.is_tensor(a) and getattr(a, "dtype", None) is not None
                    and (a.dtype.is_integer or a.dtype.is_floating)), None)
     if strong is None:
-        return tuple(plain(a) for a in args), True
+        weak = [a for a in args if isinstance(a, WeakTensor)]
+        floats = [a.dtype for a in weak if a.is_float]
+        kinds = floats or [a.dtype for a in weak]
+        dtype = max(kinds, key=lambda d: d.size)      # one dtype for them all
+        return tuple(a.as_dtype(dtype) if isinstance(a, WeakTensor) else a
+                     for a in args), True
     dtype = strong.dtype.base_dtype
     return tuple(a.as_dtype(dtype) if isinstance(a, WeakTensor) and fits_python(a.is_float, dtype)
                  else plain(a) for a in args), False
