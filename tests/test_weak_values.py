@@ -337,3 +337,17 @@ def branch_number_vs_tensor(x, t):
 @pytest.mark.parametrize("dtype", FLOATS, ids=ids(FLOATS))
 def test_number_in_one_branch_tensor_in_the_other(dtype):
     check(branch_number_vs_tensor, num(1, dtype), num([2, 0.5, 3], dtype))
+
+
+def weak_arithmetic(x, n):
+    k = 0
+    while k < n:
+        k += 1
+    h = k + 0.5
+    print(k % 3, k // 2, h % 2.0, -h // 2.0, int(h), float(k), k ** 2)
+    return x % (k + 1), x // (k - 1), k * x
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_python_arithmetic_of_weak_values(dtype):
+    check(weak_arithmetic, num(7, dtype), num(4, dtype))
