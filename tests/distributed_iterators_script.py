@@ -34,16 +34,6 @@ def next_in_while(it, n):
     return total
 
 
-def with_break(dist):
-    total = 0.0
-    for batch in dist:
-        s = strategy.reduce("SUM", strategy.run(per_replica, args=(batch,)), axis=None)
-        if s > 20:
-            break
-        total += s
-    return total
-
-
 def iter_inside(dist):
     it = iter(dist)
     return strategy.reduce("SUM", strategy.run(per_replica, args=(next(it),)), axis=None)
@@ -78,6 +68,5 @@ for dtype in (tf.float32, tf.float64):
     second = outcome(lambda: f(it, tf.constant(1)))
     results[f"next/across-calls/{dtype.name}"] = [first, second]
 dist = strategy.experimental_distribute_dataset(dataset(tf.float32))
-results["break"] = outcome(lambda: kgraph.function(with_break)(dist))
 results["iter_inside"] = outcome(lambda: kgraph.function(iter_inside)(dist))
 print("RESULTS " + json.dumps(results), flush=True)

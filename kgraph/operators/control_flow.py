@@ -775,10 +775,6 @@ def _tf_for(graph_iter, body, state, names, extra_test, loc):
 
 
 def _tf_dataset_for(graph_iter, body, state, names, extra_test, loc):
-    if extra_test is not None and isinstance(graph_iter.dataset,
-                                             tf.distribute.DistributedDataset):
-        # (TensorFlow's own converter refuses these loops too.)
-        raise iterables._distributed_refusal("break or return in a for loop over", loc)
     iterator = iter(graph_iter.dataset)
     first = iterator.get_next_as_optional()
 
