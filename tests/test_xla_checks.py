@@ -349,3 +349,46 @@ def test_distributed_datasets_in_graph_loops_match_python_and_cannot_hang():
         assert status == "error" and "NotImplementedError" in classes, results[case]
         assert "hint" in text and "hang" in text, text
         assert text.startswith(f"{script}:{at}:"), text
+
+
+# ---------------------------------------------------------------------------
+# A GraphModel step compiled with XLA: the step's error register carries the
+# check out, and the step's state is undone (layers/_step_failures.py).
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+class _UnboundInStep(kgraph.GraphModel):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        x, y = data
+        for i in tf.range(tf.cast(tf.reduce_max(x) < 50.0, tf.int32)):
+            scale = 1.0
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x, y, self(x, training=True)) * scale
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"loss": loss}
+
+
+@pytest.mark.slow
+def test_unbound_read_in_a_graph_model_step_under_xla():
+    x = np.ones((48, 3), np.float32)
+    y = np.ones((48, 1), np.float32)
+    x[40] = 100.0                        # batch 3 (batch size 16): the loop runs zero times
+    model = _UnboundInStep()
+    model.compile("adam", "mse", jit_compile=True)
+    model.build((None, 3))
+    with pytest.raises(UnboundLocalError) as info:
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    text = str(info.value)
+    assert "'scale'" in text
+    assert location(_UnboundInStep.train_step, "loss = self.compute_loss") in text, text
+    assert int(model.optimizer.iterations.numpy()) == 2     # the failing step was undone
