@@ -359,7 +359,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-class _UnboundInStep(kgraph.GraphModel):
+class UnboundInStepModel(kgraph.GraphModel):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.dense = keras.layers.Dense(1)
@@ -383,12 +383,14 @@ def test_unbound_read_in_a_graph_model_step_under_xla():
     x = np.ones((48, 3), np.float32)
     y = np.ones((48, 1), np.float32)
     x[40] = 100.0                        # batch 3 (batch size 16): the loop runs zero times
-    model = _UnboundInStep()
+    model = UnboundInStepModel()
     model.compile("adam", "mse", jit_compile=True)
     model.build((None, 3))
     with pytest.raises(UnboundLocalError) as info:
         model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
     text = str(info.value)
     assert "'scale'" in text
-    assert location(_UnboundInStep.train_step, "loss = self.compute_loss") in text, text
+    from reference_helpers import line_of
+    line = line_of(UnboundInStepModel.train_step, "loss = self.compute_loss")
+    assert f"{HERE}:{line}" in text, text
     assert int(model.optimizer.iterations.numpy()) == 2     # the failing step was undone
