@@ -307,6 +307,13 @@ class TensorSlot(Slot):
                 new.group.meet(self.dtype)
             fits = (fits_python(new.is_float, self.dtype) if isinstance(new, WeakTensor)
                     else _number_fits(unwrap(new), self.dtype))
+            if (site.loop and isinstance(new, WeakTensor) and not new.is_float
+                    and self.python is None and not self.dtype.is_integer):
+                # A loop that replaces a float tensor by a Python int (``x = i`` with
+                # ``i`` a counter): Python's variable holds an int after the loop,
+                # a graph loop variable keeps its float dtype. Refused, as before
+                # weak values existed (test_reference_errors: float_becomes_int_while).
+                fits = False
             if not fits:
                 raise _kind_change(site, f"a {self.dtype.name} tensor", _kind_text(new),
                                    self.dtype)
