@@ -41,6 +41,7 @@ class _Rewriter:
         self.rebinders = []   # nested defs that rebind this function's variables
         self.maybe_unstageable = []
         self.composites = {}   # id(statement) -> its composite targets
+        self.appends = {}      # id(loop) -> {list name: appended name or None}
         self.written = composites.Written()
         # Names a statement passes as state that may not be bound yet (from
         # the definite-assignment facts): bound to kg__.Undefined at the top
@@ -88,6 +89,8 @@ class _Rewriter:
             self.composites[id(node)] = self.written(
                 node.body + node.orelse, set(self.facts[node].modified) | set(
                     scopes.assigned(node.target) if isinstance(node, gast.For) else ()))
+        if isinstance(node, (gast.While, gast.For)):
+            self.appends[id(node)] = _append_only(node, self.facts[node].modified)
         control = isinstance(node, (gast.If, gast.While, gast.For))
         for field in ("body", "orelse", "finalbody"):
             value = getattr(node, field, None)
@@ -233,6 +236,17 @@ class _Rewriter:
         return [T.copy_location(s, node) for s in stmts]
 
     # -- loops
+    def _appends_keyword(self, node, state):
+        """``appends=(('xs', 'h'),)``: the loop's state lists that its body only
+        appends to, each with the state variable it appends. A list that enters
+        the loop empty is then built right away as a graph list of that
+        variable's type, checked at each append (operators/control_flow.py),
+        instead of learning its element type in a first build thrown away."""
+        found = self.appends.pop(id(node), {})
+        pairs = [T.tuple_([T.const(n), T.const(src)])
+                 for n, src in found.items() if n in state and src in state]
+        return {"appends": T.tuple_(pairs)} if pairs else {}
+
     def _loop_vars(self, node, f):
         outer = self._outer_names()
         names = [n for n in f.modified if n in f.live_head and n not in outer]
@@ -251,7 +265,7 @@ class _Rewriter:
             self._def(body_name, state, node.body, T.tuple_(state), node, f.modified,
                       self._block_needs(node, "body"), f.defined),
         ]
-        keywords = {}
+        keywords = self._appends_keyword(node, state)
         unstageable = self._unstageable(node.body)
         if unstageable:
             keywords["unstageable"] = unstageable
@@ -275,7 +289,7 @@ class _Rewriter:
         self._need(node, state, f.defined)
         stmts = [self._def(body_name, [first] + state, prelude + node.body, T.tuple_(state),
                            node, f.modified, self._block_needs(node, "body"), f.defined)]
-        keywords = {}
+        keywords = self._appends_keyword(node, state)
         brk = self.ctx.for_breaks.get(id(node))
         if brk is not None:
             stmts.insert(0, self._def(test_name, state, [], T.call("not_", [T.name(brk[1])]),
@@ -289,6 +303,31 @@ class _Rewriter:
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
         return [T.copy_location(s, node) for s in stmts]
+
+
+def _append_only(loop, names):
+    """``{xs: v or None}`` for the names in ``names`` that ``loop`` (its target,
+    test and body, nested functions included) only uses as
+    ``xs = kg__.list_append(xs, value)``; ``v`` is the name the first of those
+    appends (when the value is a plain name)."""
+    parts = list(loop.body)
+    parts.append(loop.test if isinstance(loop, gast.While) else loop.target)
+    uses, appends = {}, {}
+    for part in parts:
+        for n in gast.walk(part):
+            if isinstance(n, gast.Name):
+                if n.id in names:
+                    uses[n.id] = uses.get(n.id, 0) + 1
+            elif isinstance(n, gast.Assign) and len(n.targets) == 1 and \
+                    isinstance(n.targets[0], gast.Name) and \
+                    is_runtime_call(n.value, "list_append") and len(n.value.args) == 2 \
+                    and not n.value.keywords and isinstance(n.value.args[0], gast.Name) \
+                    and n.value.args[0].id == n.targets[0].id:
+                value = n.value.args[1]
+                appends.setdefault(n.targets[0].id, []).append(
+                    value.id if isinstance(value, gast.Name) else None)
+    return {xs: found[0] for xs, found in appends.items()
+            if xs in names and uses.get(xs) == 2 * len(found)}
 
 
 def _bind_undefined(body, needs, params, like):
