@@ -432,10 +432,14 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
     if any(_has_weak(s) for s in slots):
         slots, options = _learn_in_scratch(test, body, state, names, slots, sites, loc,
                                            where, loc_text, options, table)
+    unguessed = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
+                 for s, n in zip(slots, names)]
+    guesses = []
+    if not context.jit_compile() or (list_capacity is not None and exact_steps):
+        # (Under XLA only where the list can be sized, as _size_list requires.)
+        slots, guesses = _guess_lists(slots, state, names, appends, loc)
     slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
-             for s, n in zip(slots, names)]
-    unguessed = slots
-    slots, guesses = _guess_lists(slots, state, names, appends, loc)
+             for s, n in zip(slots, names)] if guesses else unguessed
     with context.learning_hints(table):
         attempt = 0
         while attempt < _MAX_ATTEMPTS:
