@@ -14,7 +14,7 @@ import builtins
 import gast
 
 from kgraph.convert import templates as T
-from kgraph.passes.common import function_scopes, local_names
+from kgraph.passes.common import all_local_names
 
 _REPLACED = {"print": "print_", "range": "range_", "len": "len_",
              "enumerate": "enumerate_", "zip": "zip_", "str": "str_", "repr": "repr_",
@@ -42,8 +42,5 @@ class _Builtins(gast.NodeTransformer):
 
 
 def run(root, ctx):
-    shadowed = set()
-    if isinstance(root, gast.FunctionDef):
-        for fn in function_scopes(root, ctx):
-            shadowed |= local_names(fn)
+    shadowed = all_local_names(root, ctx) if isinstance(root, gast.FunctionDef) else set()
     return _Builtins(ctx, shadowed).visit(root)

@@ -42,6 +42,7 @@ class _Rewriter:
         self.maybe_unstageable = []
         self.composites = {}   # id(statement) -> its composite targets
         self.appends = {}      # id(loop) -> {list name: appended name or None}
+        self.appended = []     # per function: the names assigned kg__.list_append(...)
         self.written = composites.Written()
         # Names a statement passes as state that may not be bound yet (from
         # the definite-assignment facts): bound to kg__.Undefined at the top
@@ -52,12 +53,13 @@ class _Rewriter:
     def function(self, fn):
         if id(fn) in self.ctx.skip:
             return
-        self.outer.append((scopes.declared_outer(fn), _decl_kinds(fn)))
-        self.rebinders.append(_nonlocal_rebinders(fn))
-        # Scanned once here: most functions have nothing unstageable, and then
-        # no statement needs its own scan.
-        self.maybe_unstageable.append(bool(self.rebinders[-1]) or any(
-            isinstance(n, gast.Try) for n in scopes.walk_no_scopes(fn)))
+        # Scanned once here: most functions have nothing unstageable (and no
+        # list appended to), and then no statement needs its own scan.
+        kinds, rebinders, has_try, appended = _scan(fn)
+        self.outer.append((set(kinds), kinds))
+        self.rebinders.append(rebinders)
+        self.maybe_unstageable.append(bool(rebinders) or has_try)
+        self.appended.append(appended)
         self.needs.append([])
         body = self.block(fn.body)
         # In the user's function a name certainly bound at the statement is bound.
@@ -65,6 +67,7 @@ class _Rewriter:
         fn.body = _bind_undefined(body, needs, _param_names(fn),
                                   fn.body[0] if fn.body else fn)
         self.maybe_unstageable.pop()
+        self.appended.pop()
         self.rebinders.pop()
         self.outer.pop()
 
@@ -89,8 +92,10 @@ class _Rewriter:
             self.composites[id(node)] = self.written(
                 node.body + node.orelse, set(self.facts[node].modified) | set(
                     scopes.assigned(node.target) if isinstance(node, gast.For) else ()))
-        if isinstance(node, (gast.While, gast.For)):
-            self.appends[id(node)] = _append_only(node, self.facts[node].modified)
+        if isinstance(node, (gast.While, gast.For)) and self.appended:
+            lists = self.appended[-1].intersection(self.facts[node].modified)
+            if lists:
+                self.appends[id(node)] = _append_only(node, lists)
         control = isinstance(node, (gast.If, gast.While, gast.For))
         for field in ("body", "orelse", "finalbody"):
             value = getattr(node, field, None)
@@ -372,27 +377,41 @@ def _callee_name(node):
     return node.func.id if isinstance(node.func, gast.Name) else None
 
 
-def _nonlocal_rebinders(fn):
-    """{name of a def nested in ``fn``: line of its nonlocal statement} for the
-    nested defs that rebind a variable of ``fn``."""
-    found = {}
-    for node in scopes.walk_no_scopes(fn):
-        for child in gast.iter_child_nodes(node):
-            if isinstance(child, gast.FunctionDef):
-                for inner in gast.walk(child):
-                    rebound = [n for n in getattr(inner, "names", ())
-                               if n in scopes.assigned(child.body)]
-                    if isinstance(inner, gast.Nonlocal) and rebound:
-                        found[child.name] = (inner.lineno, rebound)
-                        break
-    return found
+def _scan(fn):
+    """What the rewriting of ``fn`` needs to know of it, in one walk that does
+    not enter nested scopes:
 
-
-def _decl_kinds(fn):
-    kinds = {}
-    for node in gast.walk(fn):
+    * ``{name: "global" | "nonlocal"}`` for the names ``fn`` itself declares;
+    * ``{name of a def nested in fn: (line of its nonlocal statement, names)}``
+      for the nested defs that rebind a variable of ``fn``;
+    * whether ``fn`` holds a ``try``;
+    * the names ``fn`` assigns ``kg__.list_append(...)`` (lists appended to).
+    """
+    kinds, nested, has_try, appended = {}, [], False, set()
+    todo = [fn]
+    while todo:
+        node = todo.pop()
         if isinstance(node, gast.Global):
             kinds.update({n: "global" for n in node.names})
         elif isinstance(node, gast.Nonlocal):
             kinds.update({n: "nonlocal" for n in node.names})
-    return kinds
+        elif isinstance(node, gast.Try):
+            has_try = True
+        elif isinstance(node, gast.Assign) and is_runtime_call(node.value, "list_append") \
+                and isinstance(node.targets[0], gast.Name):
+            appended.add(node.targets[0].id)
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, _SCOPES):
+                if isinstance(child, gast.FunctionDef):
+                    nested.append(child)
+            else:
+                todo.append(child)
+    rebinders = {}
+    for child in nested:
+        for inner in gast.walk(child):
+            rebound = [n for n in getattr(inner, "names", ())
+                       if n in scopes.assigned(child.body)]
+            if isinstance(inner, gast.Nonlocal) and rebound:
+                rebinders[child.name] = (inner.lineno, rebound)
+                break
+    return kinds, rebinders, has_try, appended
