@@ -32,8 +32,8 @@ class Context:
     for_breaks: dict = dataclasses.field(default_factory=dict)
     skip: set = dataclasses.field(default_factory=set)   # ids of nested defs left as is
     # Names local to some function of the tree (``all_local_names``): made by
-    # the builtins pass, reused by the calls pass (strings, between them,
-    # binds no name and adds no function).
+    # the builtins pass, reused by the calls pass (the passes between them,
+    # strings and arithmetic, bind no new name and add no function).
     local_names_of_tree: set = None
 
     def error(self, node, message, hints=()):
