@@ -802,8 +802,7 @@ def lambdas_bind_default(xs):
     return [f() for f in fns]
 
 
-@program("loop_scoping", "t", [[1, 2, 3], [5]], dtypes=INTS,
-         xfail="partial: `run` is assigned in the first iteration's if branch and read in the else branch of later iterations; kgraph refuses it as used before assignment (UndefinedVariableError) instead of a loop-carried value defined after the first iteration")
+@program("loop_scoping", "t", [[1, 2, 3], [5]], dtypes=INTS)
 def iterate_reset_first(xs):
     s = 0
     for v in xs:
