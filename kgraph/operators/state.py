@@ -307,6 +307,13 @@ class TensorSlot(Slot):
                 new.group.meet(self.dtype)
             fits = (fits_python(new.is_float, self.dtype) if isinstance(new, WeakTensor)
                     else _number_fits(unwrap(new), self.dtype))
+            if (site.loop and isinstance(new, WeakTensor) and not new.is_float
+                    and self.python is None and not self.dtype.is_integer):
+                # A loop that replaces a float tensor by a Python int (``x = i`` with
+                # ``i`` a counter): Python's variable holds an int after the loop,
+                # a graph loop variable keeps its float dtype. Refused, as before
+                # weak values existed (test_reference_errors: float_becomes_int_while).
+                fits = False
             if not fits:
                 raise _kind_change(site, f"a {self.dtype.name} tensor", _kind_text(new),
                                    self.dtype)
@@ -818,9 +825,10 @@ class ListSlot(Slot):
     size up front.
     """
 
-    def __init__(self, element, capacity=None, *, weak=False):
+    def __init__(self, element, capacity=None, guess=None, *, weak=False):
         self.element = element
         self.capacity = capacity
+        self.guess = guess    # an ElementGuess: element is a guess to check
         self.weak = weak
 
     def _key(self):
@@ -837,7 +845,9 @@ class ListSlot(Slot):
         return value.to_flow()
 
     def decode(self, flow):
-        return GraphList.from_flow(flow, self.element, self.capacity)
+        out = GraphList.from_flow(flow, self.element, self.capacity)
+        out.guess = self.guess
+        return out
 
     def zeros(self):
         return GraphList.from_python([], self.element, self.capacity).to_flow()
@@ -866,7 +876,7 @@ class ListSlot(Slot):
         weak = self.weak and not _has_tensor([new])
         if element == self.element and weak == self.weak:
             return self
-        return ListSlot(element, self.capacity, weak=weak)
+        return ListSlot(element, self.capacity, self.guess, weak=weak)
 
 
 class _WeakSpec:
@@ -1050,7 +1060,7 @@ def slot_for(value, entry=None, near=()):
     if isinstance(value, MaybeUnbound):
         return MaybeSlot(slot_for(value.value), value.name, value.where)
     if isinstance(value, GraphList):
-        return ListSlot(value.element)
+        return ListSlot(value.element, guess=value.guess)
     if isinstance(value, Undefined):
         return UndefinedSlot(value)
     if isinstance(value, tf.Variable):

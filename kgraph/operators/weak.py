@@ -26,6 +26,7 @@ from __future__ import annotations
 import operator
 
 import tensorflow as tf
+from tensorflow.python.types import core as _core_types
 
 
 class Group:
@@ -231,7 +232,10 @@ def fits_python(is_float, dtype):
     return dtype.is_integer or dtype.is_floating or dtype.is_complex
 
 
-class WeakTensor:
+# A core.Tensor subclass (TensorFlow's type marker, no behaviour) so that lists and
+# tuples holding one (``tf.concat([v, [k]], 0)``, ``tf.stack([k, j])``) are packed
+# like lists of tensors; each element then converts through the function below.
+class WeakTensor(_core_types.Tensor):
     """A Python number that graph control flow carries as a tensor.
 
     ``k = 0; while k < n: k += 1`` leaves ``k`` a Python int in Python; in the
@@ -413,7 +417,7 @@ def unweak_args(args):
     else kept in its own dtype, and the result is weak again (returns ``True``)."""
     if not any(isinstance(a, WeakTensor) for a in args):
         return args, False
-    strong = next((a for a in args if tf.is_tensor(a) and getattr(a, "dtype", None) is not None
+    strong = next((a for a in args if not isinstance(a, WeakTensor) and tf.is_tensor(a) and getattr(a, "dtype", None) is not None
                    and (a.dtype.is_integer or a.dtype.is_floating)), None)
     if strong is None:
         weak = [a for a in args if isinstance(a, WeakTensor)]
