@@ -15,9 +15,9 @@ import tensorflow as tf
 from kgraph import context
 from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError, StagingTypeError, StagingValueError
-from kgraph.operators import lists
+from kgraph.operators import checks, lists
 from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
-from kgraph.operators.undefined import translate_unbound
+from kgraph.operators.undefined import MaybeUnbound, translate_unbound
 from kgraph.report import Recorder, Report
 
 
@@ -137,6 +137,9 @@ _ASSERT_RE = re.compile(re.escape(ASSERT_MARKER) + r"(.*?):\]?\s*(?:\[(.*?)\])?\
 def translate_error(e):
     """A graph assertion failure becomes the AssertionError Python would raise."""
     message = getattr(e, "message", str(e))
+    failed = checks.translate(message)     # a run-time check kgraph added
+    if failed is not None:
+        return failed
     unbound = translate_unbound(message)   # a variable read where it was never bound
     if unbound is not None:
         return unbound
@@ -188,6 +191,9 @@ class Function:
                 if register is not None:
                     register.reset()
                 out = converted(*args, **kwargs)
+                # A name bound only on some paths is checked here, where the
+                # register (under XLA) is active, not by tf.function's return.
+                out = tf.nest.map_structure(_read_checked, out)
             self.reports.append(recorder)
             err = _no_op_error(self.python_function, out)
             if err is not None:
@@ -249,6 +255,10 @@ class Function:
     def __repr__(self):
         name = getattr(self.python_function, "__qualname__", None) or repr(self.python_function)
         return f"<kgraph.function {name}>"
+
+
+def _read_checked(value):
+    return value.checked() if isinstance(value, MaybeUnbound) else value
 
 
 def _numpy_in_graph(fn):

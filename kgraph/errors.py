@@ -18,6 +18,9 @@ kgraph class                   also a
 ``UndefinedVariableError``     ``UnboundLocalError`` (a ``NameError``)
 ``UnsupportedStagingError``    ``NotImplementedError``
 ``RecursiveStagingError``      ``NotImplementedError`` and ``RecursionError``
+``GraphIndexError``            ``IndexError`` (when the graph runs)
+``GraphValueError``            ``ValueError`` (when the graph runs)
+``GraphStopIteration``         ``StopIteration`` (when the graph runs)
 =============================  =======================================
 
 So ``except TypeError`` catches a dtype mismatch whether plain Python,
@@ -159,3 +162,36 @@ class RecursiveStagingError(UnsupportedStagingError, RecursionError):
     """
 
     kind = "recursion"
+
+
+class RuntimeCheckError(KGraphError):
+    """A check kgraph added to the graph failed when the graph ran.
+
+    Cause: what Python raises on a value only known at run time: a list
+    index out of range, ``pop`` from an empty list, ``next()`` on an exhausted
+    iterator, ``min()`` of an empty sequence. Raised on the host after the
+    call, naming the user's line, with and without XLA
+    (kgraph/operators/checks.py). Fix: as for the Python error.
+    """
+
+    kind = "runtime-check"
+
+
+class GraphIndexError(RuntimeCheckError, IndexError):
+    """``IndexError`` when the graph ran (see ``RuntimeCheckError``)."""
+
+    kind = "index"
+
+
+class GraphValueError(RuntimeCheckError, ValueError):
+    """``ValueError`` when the graph ran (see ``RuntimeCheckError``)."""
+
+    kind = "value"
+
+
+class GraphStopIteration(RuntimeCheckError, StopIteration):
+    """``StopIteration`` when the graph ran: ``next()`` on an exhausted
+    iterator (see ``RuntimeCheckError``). Fix: ``next(it, default)``, or
+    iterate with ``for``."""
+
+    kind = "stop-iteration"

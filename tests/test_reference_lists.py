@@ -572,12 +572,15 @@ def pop_from_empty(xs):
     (pop_from_empty, ([1],), "return out.pop()"),
 ])
 def test_index_errors_when_the_graph_runs(fn, args, line):
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError) as expected:
         fn(*[list(a) if isinstance(a, list) else a for a in args])
-    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+    # The IndexError Python raises (translated from the graph's assertion),
+    # with Python's message and the user's line.
+    with pytest.raises(IndexError) as info:
         kgraph.function(fn)(*[tf.constant(a) for a in args])
     msg = str(info.value)
-    assert "IndexError" in msg and location(fn, line) in msg, msg
+    assert str(expected.value) in msg and location(fn, line) in msg, msg
+    assert isinstance(info.value.__cause__, tf.errors.InvalidArgumentError)
 
 
 # =========================================================================

@@ -164,7 +164,10 @@ class AssertRegister:
             # that run several steps per call: kgraph/layers/_step_failures.py).
             self.good_steps = tf.Variable(0, dtype=tf.int32, trainable=False,
                                           name="kgraph_assert_register_steps")
-        self.sites = []   # (location text, message text or None), one per traced assert
+        # One per traced assert: (location text, message text or None); or, for
+        # kgraph's own run-time checks (operators/checks.py), a function
+        # making the exception to raise.
+        self.sites = []
 
     @contextlib.contextmanager
     def active(self):
@@ -185,15 +188,18 @@ class AssertRegister:
         self.good_steps.assign(0)
 
     def error(self, index=None):
-        """The AssertionError for failure ``index`` (read from the variable if
-        None), or None if no assert failed."""
+        """The AssertionError (or the run-time check's error) for failure
+        ``index`` (read from the variable if None), or None if nothing failed."""
         if not self.sites:
             return None
         if index is None:
             index = int(self.variable.numpy())
         if index <= 0 or index > len(self.sites):
             return None
-        location, text = self.sites[index - 1]
+        site = self.sites[index - 1]
+        if callable(site):   # a run-time check's own error (operators/checks.py)
+            return site()
+        location, text = site
         err = AssertionError(f"{text} (assertion at {location})" if text
                              else f"assertion at {location} failed")
         err.location = location

@@ -51,7 +51,9 @@ import sys
 
 import tensorflow as tf
 
-from kgraph.errors import StagingTypeError, UnsupportedStagingError
+from kgraph.errors import (GraphIndexError, GraphValueError, StagingTypeError,
+                           UnsupportedStagingError)
+from kgraph.operators import checks
 
 _KGRAPH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -88,6 +90,11 @@ def _user_location():
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None
+
+
+def _xla():
+    from kgraph.context import jit_compile
+    return jit_compile()
 
 
 def _current_graph():
@@ -229,12 +236,20 @@ class GraphList:
             i = i + self.length if index < 0 else i
         else:
             i = tf.where(i < 0, i + self.length, i)
-        check = tf.debugging.Assert(
-            tf.logical_and(i >= 0, i < self.length),
-            [f"IndexError: list {what} out of range ({self._shown()}, at "
-             f"{_user_location()}): index", index, "length", self.length])
-        with tf.control_dependencies([check]):
-            return tf.identity(i)
+        where, shown = _user_location(), self._shown()
+        deps = []
+        if what == "pop":   # Python's two messages (under XLA: the first that failed)
+            deps = checks.require(
+                self.length > 0, lambda: GraphIndexError(
+                    f"pop from empty list ({shown})", location=where),
+                f"IndexError: pop from empty list ({shown}, at {where})", location=where)
+        with tf.control_dependencies(deps):
+            return checks.gated(
+                tf.logical_and(i >= 0, i < self.length), lambda: GraphIndexError(
+                    f"{'pop index' if what == 'pop' else 'list ' + what} out of range "
+                    f"({shown})", location=where),
+                f"IndexError: list {what} out of range ({shown}, at {where}): index",
+                tf.identity(i), data=[index, "length", self.length], location=where)
 
     def _read(self, i):
         v = self.ta.read(i)
@@ -444,11 +459,13 @@ class GraphList:
     def index(self, value):
         """The first position of ``value`` (an error at run time when it is missing)."""
         hits = tf.cast(tf.where(_equal_rows(self, value))[:, 0], tf.int32)
-        check = tf.debugging.Assert(
+        where, shown = _user_location(), self._shown()
+        hits = checks.gated(
             tf.size(hits) > 0,
-            [f"ValueError: value is not in {self._shown()} (at {_user_location()})"])
-        with tf.control_dependencies([check]):
-            return tf.identity(hits[0])
+            lambda: GraphValueError(f"value is not in {shown}", location=where),
+            f"ValueError: value is not in {shown} (at {where})", hits, location=where)
+        # (under XLA a failed call is raised afterwards: read in range meanwhile)
+        return hits[0] if not _xla() else tf.concat([hits, [0]], 0)[0]
 
     def count(self, value):
         return tf.reduce_sum(tf.cast(_equal_rows(self, value), tf.int32))
@@ -631,11 +648,13 @@ def reduce_list(xs, kind, start=0):
             f"Python cannot compare tensors that are not scalars",
             location=_user_location(), hints=(f"use tf.reduce_{kind}(kgraph.stack(xs), "
                                               f"axis=0) for an elementwise {kind}",))
-    check = tf.debugging.Assert(
-        xs.length > 0, [f"ValueError: {kind}() arg is an empty sequence ({xs._shown()}, at "
-                        f"{_user_location()})"])
-    with tf.control_dependencies([check]):
-        return tf.reduce_min(rows, axis=0) if kind == "min" else tf.reduce_max(rows, axis=0)
+    where, shown = _user_location(), xs._shown()
+    rows = checks.gated(
+        xs.length > 0,
+        lambda: GraphValueError(f"{kind}() arg is an empty sequence ({shown})", location=where),
+        f"ValueError: {kind}() arg is an empty sequence ({shown}, at {where})", rows,
+        location=where)
+    return tf.reduce_min(rows, axis=0) if kind == "min" else tf.reduce_max(rows, axis=0)
 
 
 def sorted_list(xs, key=None, reverse=False):

@@ -27,7 +27,9 @@ import builtins
 
 import tensorflow as tf
 
-from kgraph.errors import StagingTypeError, StagingValueError, UnsupportedStagingError
+from kgraph.errors import (GraphValueError, StagingTypeError, StagingValueError,
+                           UnsupportedStagingError)
+from kgraph.operators import checks
 from kgraph.operators.iterables import IndexedIterable, TensorRange
 from kgraph.operators.lists import GraphList, reduce_list
 from kgraph.operators.staging import caller_location, is_staged, location_text, record
@@ -98,10 +100,11 @@ def _extreme(kind, args, key, default, loc):
     n = tf.shape(t)[0]
     if default is not _MISSING:
         return tf.where(n > 0, reduce(t), tf.cast(default, t.dtype))
-    check = tf.debugging.Assert(n > 0, [f"ValueError: {kind}() iterable argument is empty "
-                                        f"(at {loc})"])
-    with tf.control_dependencies([check]):
-        return tf.identity(reduce(t))
+    t = checks.gated(n > 0, lambda: GraphValueError(f"{kind}() iterable argument is empty",
+                                                     location=loc),
+                     f"ValueError: {kind}() iterable argument is empty (at {loc})", t,
+                     location=loc)
+    return reduce(t)
 
 
 def _fold(kind, items, loc):

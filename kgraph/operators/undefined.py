@@ -126,12 +126,15 @@ class MaybeUnbound:
         self.where = where    # the loop or if that may leave it unbound
 
     def checked(self, dtype=None):
+        # (operators/checks.py: an assertion without XLA, the error register
+        # under XLA)
+        from kgraph.operators import checks
         import tensorflow as tf
-        read = _user_frame()
-        check = tf.debugging.Assert(self.bound, [
-            f"{UNBOUND_MARKER}{read or ''}@{self.where or ''}@{self.name}@"])
-        with tf.control_dependencies([check]):
-            value = tf.identity(self.value)
+        read, made, name = _user_frame(), self.where, self.name
+        value = checks.gated(
+            self.bound, lambda: unbound_error(read, made, name),
+            f"{UNBOUND_MARKER}{read or ''}@{made or ''}@{name}@", self.value,
+            location=read or made)
         return value if dtype is None or dtype == value.dtype else tf.cast(value, dtype)
 
     def __tf_tensor__(self, dtype=None, name=None):
@@ -150,9 +153,11 @@ def _user_frame():
     """``file:line`` of the innermost frame of converted code (it refers to the
     runtime ``kg__`` and runs under the user's own file name and lines), or
     None (e.g. a value returned from the function, read by TensorFlow)."""
+    from kgraph.convert.policy import is_generated
     frame = sys._getframe(2)
     while frame is not None:
-        if "kg__" in frame.f_code.co_freevars:
+        # (a loop body that calls no operator has no ``kg__`` of its own)
+        if "kg__" in frame.f_code.co_freevars or is_generated(frame.f_code):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None
@@ -176,6 +181,12 @@ def translate_unbound(message):
     if UNBOUND_MARKER not in message:
         return None
     read, made, name = message.split(UNBOUND_MARKER, 1)[1].split("@")[:3]
+    return unbound_error(read, made, name)
+
+
+def unbound_error(read, made, name):
+    """The ``UndefinedVariableError`` for ``name``, read at ``read`` (or None)
+    where only the loop or branch at ``made`` binds it."""
     origin = f" (bound only inside the loop or branch at {made})" if made else ""
     return UndefinedVariableError(
         f"variable '{name}' is read before it is assigned: the path that ran never "
