@@ -169,14 +169,38 @@ def position_of(xs, target):
     return -1
 
 
-@program("early_return", "t", [0, 10, 50], dtypes=I4,
-         xfail="returns: the fall-through after `while True:` (no break) is unreachable, but kgraph stages it as an implicit None return, so the loop's if-return is None on one path and a tensor on the other (StagingTypeError)")
+@program("early_return", "t", [0, 10, 50], dtypes=I4)
 def first_square_above(n):
     i = 0
     while True:
         i += 1
         if i * i > n:
             return i
+
+
+@program("early_return", "tt", [(10, 3), (10, 20), (12, 9)], dtypes=INTS)
+def countdown_to_multiple_of_seven(n, stop):
+    while True:
+        if n <= stop:
+            break
+        if n % 7 == 0:
+            return n
+        n -= 1
+    return -n
+
+
+@program("early_return", "t", [[2, 5, 3], [4]], dtypes=MIXED)
+def rounds_until_total_exceeds(xs):
+    total = 0
+    rounds = 0
+    while True:
+        for v in xs:
+            total += v
+            if total > 12:
+                break
+        rounds += 1
+        if total > 12:
+            return rounds, total
 
 
 @program("early_return", "t", [2, 9, 13, 1], dtypes=INTS)
@@ -426,8 +450,8 @@ def count_digits(n):
     return digits
 
 
-@program("loop_basic", "it", [(4, 1), (0, 2)], dtypes=MIXED,
-         xfail="numeric: float64 tensor + int32 loop index (range of an int32 tensor): Python promotes int to float, kgraph passes both to AddV2 (TypeError)")
+@program("loop_basic", "it", [(4, 1), (0, 2)], dtypes=("int32", "float64"),
+         xfail={"float64": "numeric: a loop index (int32 tensor, from range of an int32 tensor) meets a float64 tensor in `x = x + i`: Python's int adapts (int*int64, int*float), kgraph passes int32 and float64 to AddV2 (TypeError)"})
 def add_range(n, x):
     for i in range(n):
         x = x + i
@@ -460,7 +484,7 @@ def meet_in_middle(n):
 
 
 @program("loop_basic", "t", [[3, 1, 4], []], dtypes=I4,
-         xfail={"float64": "numeric: int32 enumerate index * float64 tensor element: Python promotes int to float, kgraph passes both to Mul (TypeError)"})
+         xfail={"float64": "numeric: a loop index (int32 tensor, from enumerate) meets a float64 tensor in `total += i * v`: Python's int adapts (int*int64, int*float), kgraph passes int32 and float64 to Mul (TypeError)"})
 def weighted_by_position(xs):
     total = 0
     for i, v in enumerate(xs):
@@ -644,7 +668,7 @@ def dict_created_in_loop(n):
 
 
 @program("loop_created", "t", [[1, 5, 2], [4]], dtypes=MIXED,
-         xfail="partial: `best = None` before a tensor loop that sets it to a tensor (the `best is None or v > best` idiom) is refused (StagingTypeError: None becomes a float64 tensor)")
+         xfail="partial: `best = None` before a tensor loop that sets it to a tensor (the `best is None or v > best` idiom) is refused (StagingTypeError: None becomes a float32 tensor)")
 def best_starts_as_none(xs):
     best = None
     for v in xs:
@@ -996,7 +1020,7 @@ def dataset_next_calls(ds):
 
 
 @program("dataset", "d", [[2, 4], []], dtypes=MIXED,
-         xfail="numeric: int32 enumerate index (i + 1) * float32 dataset element: Python promotes int to float, kgraph passes both to Mul (TypeError)")
+         xfail="numeric: a loop index (int32 tensor, from enumerate of a dataset) meets a int64 tensor in `total += (i + 1) * v`: Python's int adapts (int*int64, int*float), kgraph passes int32 and int64 to Mul (TypeError)")
 def dataset_enumerate(ds):
     total = 0
     for i, v in enumerate(ds):
@@ -1121,7 +1145,7 @@ def newton_sqrt(x):
 
 
 @program("user", "t", [[3, -1, 4, -1, 5], []], dtypes=MIXED,
-         xfail="numeric/weak: `total / count` with total float32 and count an int32 counter (weak 0 that met no tensor): Python divides float by int, kgraph calls truediv on float32 and int32 (TypeError)")
+         xfail="numeric/weak: `total / count` with total float64 and count an int32 counter (a weak 0 that met no tensor in its loop, the documented limit): Python divides float by int, kgraph calls truediv on float64 and int32 (TypeError)")
 def mean_of_positives(xs):
     total = 0
     count = 0
@@ -1153,7 +1177,7 @@ def halvings_with_walrus(n):
 
 
 @program("user", "t", [[1, 2, 3, 4]], dtypes=MIXED,
-         xfail="numeric: float64 total / int32 (i + 1) from enumerate: Python promotes, kgraph calls truediv on float64 and int32 (TypeError)")
+         xfail="numeric: a loop index (int32 tensor, from enumerate) meets a int64 tensor in `total / (i + 1)`: Python's int adapts (int*int64, int*float), kgraph passes int32 and int64 to truediv (TypeError)")
 def running_mean_list(xs):
     means = []
     total = 0

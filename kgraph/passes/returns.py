@@ -15,7 +15,9 @@ Only functions whose returns are not all in tail position are rewritten::
 Inside a loop a return also breaks the loop (the breaks pass lowers that
 ``break``), and each enclosing loop gets ``if do_return: break`` after the
 inner one. A function that can fall off its end returns ``None`` explicitly,
-so a graph ``if`` whose branches return different things is caught.
+so a graph ``if`` whose branches return different things is caught; one
+ending in ``while True:`` without a break of its own cannot (it leaves only
+by a return), so it gets no such ``None``.
 """
 
 from __future__ import annotations
@@ -87,6 +89,34 @@ def _always_returns(stmts):
         return _always_returns(last.body) and _always_returns(last.orelse)
     if isinstance(last, gast.With):
         return _always_returns(last.body)
+    if isinstance(last, gast.While):
+        # `while True:` without a break of its own only leaves by a return.
+        return _constant_true(last.test) and not _breaks_out(last.body)
+    return False
+
+
+def _constant_true(test):
+    return isinstance(test, gast.Constant) and bool(test.value) and test.value is not Ellipsis
+
+
+def _breaks_out(stmts):
+    """True if a ``break`` in ``stmts`` belongs to the loop whose body they are
+    (breaks of nested loops and of nested functions do not count)."""
+    for stmt in stmts:
+        if isinstance(stmt, gast.Break):
+            return True
+        if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            continue
+        if isinstance(stmt, _LOOPS):
+            if _breaks_out(stmt.orelse):
+                return True
+            continue
+        for field in stmt_lists(stmt):
+            if _breaks_out(getattr(stmt, field)):
+                return True
+        for handler in getattr(stmt, "handlers", []):
+            if _breaks_out(handler.body):
+                return True
     return False
 
 
