@@ -12,7 +12,7 @@ import types
 
 import tensorflow as tf
 
-from kgraph import context
+from kgraph import context, undo
 from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError, StagingTypeError, StagingValueError
 from kgraph.operators import checks, lists
@@ -183,23 +183,30 @@ class Function:
         # after the computation (XLA drops assertion ops).
         register = self._register = AssertRegister() if jit else None
 
+        def body(*args, **kwargs):
+            out = converted(*args, **kwargs)
+            # A name bound only on some paths is checked here, where the
+            # register (under XLA) is active, not by tf.function's return.
+            out = tf.nest.map_structure(_read_checked, out)
+            err = _no_op_error(self.python_function, out)
+            if err is not None:
+                raise err
+            # A list grown in a graph loop is returned stacked (docs/converter.md).
+            return lists.to_user(out)
+
         def traced(*args, **kwargs):
             self.trace_count += 1
             recorder = Recorder()
             with context.tracing(jit_compile=jit, recorder=recorder), \
                     (register.active() if register is not None else contextlib.nullcontext()):
-                if register is not None:
+                if register is None:
+                    out = body(*args, **kwargs)
+                else:
+                    # A failing call leaves the variables as before it (kgraph/undo.py).
                     register.reset()
-                out = converted(*args, **kwargs)
-                # A name bound only on some paths is checked here, where the
-                # register (under XLA) is active, not by tf.function's return.
-                out = tf.nest.map_structure(_read_checked, out)
+                    out = undo.call_undoing_on_failure(
+                        tf.function(body, autograph=False), args, kwargs, register)
             self.reports.append(recorder)
-            err = _no_op_error(self.python_function, out)
-            if err is not None:
-                raise err
-            # A list grown in a graph loop is returned stacked (docs/converter.md).
-            out = lists.to_user(out)
             return out
 
         if twin is None and converted is not self.python_function:
@@ -225,6 +232,7 @@ class Function:
         if register is not None and register.sites:
             err = register.error()
             if err is not None:
+                err.add_note(UNDONE_NOTE)
                 raise err
         return out
 
@@ -255,6 +263,12 @@ class Function:
     def __repr__(self):
         name = getattr(self.python_function, "__qualname__", None) or repr(self.python_function)
         return f"<kgraph.function {name}>"
+
+
+UNDONE_NOTE = (
+    "kgraph: under jit_compile=True a failing call leaves tf.Variables as they were before "
+    "the call: all its writes are undone, also those made before the failing line (without "
+    "XLA those stay, as in Python); see 'Failures under XLA' in docs/converter.md")
 
 
 def _read_checked(value):

@@ -160,3 +160,88 @@ def test_no_check_where_python_knows_the_name_is_bound():
     # A plain tf.function under XLA: no check, so nothing to refuse.
     f = tf.function(kgraph.to_graph(_always_bound), jit_compile=True, autograph=False)
     assert float(f(tf.constant(0), tf.constant(2.0))) == 2.0
+
+
+# ---------------------------------------------------------------------------
+# A failing call under XLA leaves tf.Variables as before the call (kgraph/undo.py).
+
+_count = tf.Variable(0.0)
+_rows = tf.Variable([1.0, 2.0])
+_scale = tf.Variable(3.0)
+
+
+def _writes_around_checks(x, n):
+    _count.assign_add(1.0)
+    assert x > 0, "x must be positive"
+    for i in range(n):
+        _rows.assign(_rows + _scale)      # _scale is only read
+        if x > 100.0:
+            _count.assign_add(100.0)      # written in a branch inside the loop
+        last = x
+    _count.assign_add(last)               # a check: 'last' may be unbound
+    return _count.read_value()
+
+
+def _reset_state():
+    _count.assign(0.0)
+    _rows.assign([1.0, 2.0])
+    _scale.assign(3.0)
+
+
+def _state():
+    return float(_count.numpy()), _rows.numpy().tolist(), float(_scale.numpy())
+
+
+@pytest.mark.parametrize("bad, line, base", [
+    ((-1.0, 2), "assert x > 0", AssertionError),
+    ((1.0, 0), "_count.assign_add(last)", UnboundLocalError)])
+def test_failing_call_under_xla_leaves_variables_as_before(bad, line, base):
+    _reset_state()
+    f = kgraph.function(_writes_around_checks, jit_compile=True)
+    assert float(f(tf.constant(2.0), tf.constant(2))) == 3.0
+    after_good = _state()
+    assert after_good == (3.0, [7.0, 8.0], 3.0)
+    with pytest.raises(base) as info:
+        f(tf.constant(bad[0]), tf.constant(bad[1]))
+    assert location(_writes_around_checks, line) in str(info.value)
+    assert any("as they were before the call" in n for n in info.value.__notes__)
+    assert _state() == after_good          # nothing of the failing call stayed
+    assert float(f(tf.constant(2.0), tf.constant(1))) == 6.0   # and it still runs
+
+
+def test_without_xla_writes_before_the_failing_line_stay_as_in_python():
+    _reset_state()
+    f = kgraph.function(_writes_around_checks)
+    with pytest.raises(UnboundLocalError):
+        f(tf.constant(1.0), tf.constant(0))
+    assert _state() == (1.0, [1.0, 2.0], 3.0)
+
+
+def test_only_variables_the_function_may_write_are_restored():
+    from kgraph.undo import written_variables
+    graph = kgraph.function(_writes_around_checks).get_concrete_function(
+        tf.constant(1.0), tf.constant(2)).graph
+    written = {id(v) for v in written_variables(graph)}
+    assert id(_count) in written and id(_rows) in written
+    assert id(_scale) not in written       # read in the loop body only
+
+
+class _Lazy:
+    def __init__(self):
+        self.v = None
+
+    def __call__(self, x):
+        if self.v is None:
+            self.v = tf.Variable(1.0)
+        self.v.assign_add(x)
+        assert x > 0
+        return self.v.read_value()
+
+
+def test_variable_created_by_the_first_call_under_xla():
+    lazy = _Lazy()
+    f = kgraph.function(lazy.__call__, jit_compile=True)
+    assert float(f(tf.constant(2.0))) == 3.0
+    with pytest.raises(AssertionError):
+        f(tf.constant(-2.0))
+    assert float(lazy.v.numpy()) == 3.0
