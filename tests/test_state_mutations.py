@@ -207,6 +207,52 @@ def test_helper_mutations_are_carried():
         check(helper_in_while, T(3, dtype), T(2, dtype))
 
 
+REGISTRY = {"n": 0, "calls": 0}
+
+
+def count_in_registry(v):
+    REGISTRY["n"] += v
+    REGISTRY["calls"] += 1
+
+
+def registry():
+    return REGISTRY
+
+
+def global_changed_by_helper(t):
+    # The loop body names neither REGISTRY nor the dict: the helpers do.
+    registry().update(n=0, calls=0)
+    for v in t:
+        if v > 1:
+            count_in_registry(v)
+    return registry()["n"], registry()["calls"]
+
+
+def dict_update_in_loop(t):
+    d = {"s": 0, "m": 1}
+    for v in t:
+        d.update(s=d["s"] + v, m=d["m"] * 2)
+    return d
+
+
+def setattr_and_dunder_dict_in_if(x):
+    c = Counter()
+    if x > 0:
+        setattr(c, "count", x)
+        c.__dict__["total"] = x + 1
+    else:
+        c.__dict__["count"] = -x
+    return c.count, c.total
+
+
+def test_more_carried_changes():
+    for dtype in DTYPES:
+        check(global_changed_by_helper, T([1, 2, 3], dtype))
+        check(dict_update_in_loop, T([1, 2, 3], dtype))
+        for x in (2, -3):
+            check(setattr_and_dunder_dict_in_if, T(x, dtype))
+
+
 def reverse_in_loop(t):
     xs = [0, 1, 2]
     for v in t:

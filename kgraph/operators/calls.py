@@ -29,7 +29,7 @@ _active = threading.local()
 
 def call(f, *args, **kwargs):
     from kgraph.convert import policy
-    mutations.note_call(f)
+    mutations.note_call(f, args, kwargs)
     target = policy.converted_callable(f)
     if target is f or tf.executing_eagerly():
         return target(*args, **kwargs)

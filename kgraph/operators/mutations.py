@@ -149,12 +149,26 @@ def _user_object(v):
     t = type(v)
     hit = _user_types.get(t)
     if hit is None:
-        from kgraph.convert import policy
-        module = sys.modules.get(getattr(t, "__module__", None) or "")
-        filename = getattr(module, "__file__", None)
-        hit = bool(filename) and policy.is_user_file(filename) and hasattr(v, "__dict__")
-        _user_types[t] = hit
+        hit = _user_types[t] = hasattr(v, "__dict__") and _user_class(t)
     return hit
+
+
+def _user_class(t):
+    """Decided by the file of the class's own methods (a module loaded from a
+    file without entering ``sys.modules`` still has them), else its module's."""
+    from kgraph.convert import policy
+    for klass in t.__mro__:
+        if klass is object:
+            break
+        for member in vars(klass).values():
+            code = getattr(getattr(member, "__func__", member), "__code__", None)
+            if isinstance(code, types.CodeType):
+                return policy.is_user_file(code.co_filename)
+    module = sys.modules.get(getattr(t, "__module__", None) or "")
+    if module is None:
+        return getattr(t, "__module__", None) not in ("builtins",)
+    filename = getattr(module, "__file__", None)
+    return bool(filename) and policy.is_user_file(filename)
 
 
 _framework = None
@@ -217,9 +231,11 @@ def _attrs(obj):
     return dict(d)
 
 
-def snapshot(roots):
-    records = []
-    seen = set()
+def snapshot(roots, records=None, seen=None):
+    """Records of the containers reachable from ``roots`` (appended to
+    ``records``; objects whose id is in ``seen`` are skipped)."""
+    records = [] if records is None else records
+    seen = set() if seen is None else seen
 
     def visit(obj, path, depth):
         if len(records) >= _MAX_OBJECTS or id(obj) in seen or not _watchable(obj):
@@ -359,13 +375,14 @@ class Watch:
         self.calls = []        # (callee name, line) made by the bodies themselves
 
     def wrap(self, fn):
-        if fn is None or not self.roots:
+        if fn is None:
             return fn
         watch = self
 
         def watched(*args):
-            records = snapshot(watch.roots)
-            _stack().append(watch)
+            records, seen = [], set()
+            snapshot(watch.roots, records, seen)
+            _stack().append((watch, records, seen))
             try:
                 out = fn(*args)
             finally:
@@ -419,16 +436,56 @@ def _stack():
     return s
 
 
-def note_call(f):
-    """Called by ``kg__.call``: remember the calls a watched body makes itself."""
+def note_call(f, args, kwargs):
+    """Called by ``kg__.call`` before it calls ``f``: remember the calls a
+    watched body makes itself (for error messages), and watch, from now on,
+    what the callee reaches that the body's own names did not: its arguments
+    (named by its parameters) and the globals and closure variables of a
+    function of the user's own code."""
     stack = getattr(_local, "stack", None)
     if not stack:
         return
-    watch = stack[-1]
+    watch = stack[-1][0]
     frame = sys._getframe(2)
     if frame.f_code in watch.codes:
         name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
         watch.calls.append((name, frame.f_lineno))
+    new = _callee_roots(f, args, kwargs)
+    if not new:
+        return
+    for watch, records, seen in stack:
+        added = {}
+        for name, obj in new.items():
+            if id(obj) in seen:
+                continue
+            if watch.roots.get(name, obj) is not obj:
+                continue   # another object of that name: not reachable by a path
+            watch.roots[name] = obj
+            added[name] = obj
+        if added:
+            snapshot(added, records, seen)
+
+
+def _callee_roots(f, args, kwargs):
+    fn = f.__func__ if isinstance(f, types.MethodType) else f
+    code = getattr(fn, "__code__", None)
+    if code is None or not isinstance(fn, types.FunctionType):
+        return {k: v for k, v in kwargs.items() if _watchable(v)}
+    from kgraph.convert import policy
+    if not policy.is_user_file(code.co_filename):
+        return {}
+    roots = {}
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if isinstance(f, types.MethodType):
+        params = params[1:]
+    for name, v in zip(params, args):
+        if _watchable(v):
+            roots[name] = v
+    for name, v in kwargs.items():
+        if _watchable(v):
+            roots[name] = v
+    roots.update(_roots([fn]))
+    return roots
 
 
 @contextlib.contextmanager
@@ -454,8 +511,6 @@ def carry(fns, loc, where, construct, composites, build):
     """
     from kgraph import context
     watch = Watch(fns, loc, where)
-    if not watch.roots:
-        return build(composites, watch)
     key = (loc, construct)
     static = []
     if composites:
@@ -476,10 +531,13 @@ def carry(fns, loc, where, construct, composites, build):
             except Mutated as m:
                 att.discard()
                 known = _learned.setdefault(key, [])
-                new = [p for p in m.paths if p not in known]
-                if not new:
+                known.extend(p for p in m.paths if p not in known)
+                # A path already learned may not have resolved yet: its root is
+                # an object the bodies only reach through a call (a helper's
+                # global), found during this trace (now in watch.roots).
+                carried = [p for _, p in extra]
+                if all(p in carried for p in m.paths):
                     break
-                known.extend(new)
     from kgraph.operators.staging import location_text
     raise StagingError(f"could not agree on the Python objects {where} changes",
                        location=location_text(loc))
