@@ -19,9 +19,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgraph.api import (Function, convert, do_not_convert, explain, function,  # noqa: E402
                         to_code, to_graph)
-from kgraph.errors import (ConversionError, KGraphError, NotConvertibleError,  # noqa: E402
-                           RecursiveStagingError, StagingError, StagingTypeError,
-                           StagingValueError, UndefinedVariableError,
+from kgraph.errors import (ConversionError, GraphZeroDivisionError,  # noqa: E402
+                           KGraphError, NotConvertibleError, RecursiveStagingError,
+                           StagingError, StagingTypeError, StagingValueError, UndefinedVariableError,
                            UnsupportedStagingError, UnsupportedSyntaxError)
 from kgraph.layers import GraphLayer, GraphModel  # noqa: E402
 from kgraph.operators.lists import set_element_type, stack  # noqa: E402
@@ -34,5 +34,5 @@ __all__ = [
     "set_element_type", "stack", "Function", "KGraphError", "ConversionError",
     "StagingError", "UnsupportedSyntaxError", "NotConvertibleError", "StagingTypeError",
     "StagingValueError", "UndefinedVariableError", "UnsupportedStagingError",
-    "RecursiveStagingError", "GraphLayer", "GraphModel",
+    "RecursiveStagingError", "GraphZeroDivisionError", "GraphLayer", "GraphModel",
 ]

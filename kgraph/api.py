@@ -17,6 +17,7 @@ from kgraph.convert import api_impl, policy
 from kgraph.errors import NotConvertibleError, StagingTypeError, StagingValueError
 from kgraph.operators import checks, lists
 from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
+from kgraph.operators.numeric import translate_arithmetic
 from kgraph.operators.undefined import MaybeUnbound, translate_unbound
 from kgraph.report import Recorder, Report
 
@@ -143,6 +144,9 @@ def translate_error(e):
     unbound = translate_unbound(message)   # a variable read where it was never bound
     if unbound is not None:
         return unbound
+    arithmetic = translate_arithmetic(message)   # an integer division by zero...
+    if arithmetic is not None:
+        return arithmetic
     if ASSERT_MARKER not in message:
         return None
     tail = message.split(ASSERT_MARKER, 1)[1]

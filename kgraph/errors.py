@@ -21,6 +21,7 @@ kgraph class                   also a
 ``GraphIndexError``            ``IndexError`` (when the graph runs)
 ``GraphValueError``            ``ValueError`` (when the graph runs)
 ``GraphStopIteration``         ``StopIteration`` (when the graph runs)
+``GraphZeroDivisionError``     ``ZeroDivisionError`` (raised when the graph runs)
 =============================  =======================================
 
 So ``except TypeError`` catches a dtype mismatch whether plain Python,
@@ -195,3 +196,16 @@ class GraphStopIteration(RuntimeCheckError, StopIteration):
     iterate with ``for``."""
 
     kind = "stop-iteration"
+
+
+class GraphZeroDivisionError(RuntimeCheckError, ZeroDivisionError):
+    """An integer ``//``, ``%`` or ``divmod`` by zero ran in the graph.
+
+    Cause: the divisor tensor was zero when the graph ran. TensorFlow's CPU
+    kernels stop there and kgraph translates their error (not a check of its
+    own: on GPU/TPU and under XLA nothing stops). Float division by zero is
+    not an error in a graph: it gives ``inf``/``nan`` as in NumPy. Fix: test
+    the divisor before dividing.
+    """
+
+    kind = "zero-division"

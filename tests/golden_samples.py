@@ -157,3 +157,9 @@ CASES = [
     ("sample_control_flow", "control_flow"),
     ("sample_undefined", "undefined"),
 ]
+
+
+def sample_arithmetic(x, n, box):
+    n //= 2
+    box.count %= 3
+    return x % 2.0, x // 0.1, n ** -1, "%d" % n, x / 2 + 1

@@ -404,6 +404,51 @@ def calls_sorted(xs):
     return sorted(xs)
 
 
+class Scaler:
+    def __init__(self, factor):
+        self.factor = factor
+
+    def apply(self, v):
+        if v > 0:
+            return v * self.factor
+        return v
+
+
+@program("call", "t", [[1, -2, 3], []], dtypes=MIXED)
+def calls_method_in_loop(xs):
+    scaler = Scaler(3)
+    total = 0
+    for v in xs:
+        total += scaler.apply(v)
+    return total
+
+
+@program("call", "t", [[1, -2, 3], []], dtypes=MIXED,
+         xfail="dictstate: a nested function that rebinds an enclosing variable (nonlocal count; count += 1), called in a tensor loop, is refused (UnsupportedStagingError); the count should be a loop-carried value (tf.function silently returns 1)")
+def nonlocal_counter(xs):
+    count = 0
+
+    def bump():
+        nonlocal count
+        count += 1
+
+    for v in xs:
+        if v > 0:
+            bump()
+    return count
+
+
+@program("call", "t", [2.7, -1.2], dtypes=("float32",))
+def int_and_float_casts(x):
+    return int(x) + 1, float(x) * 2
+
+
+@program("call", "t", [[1, 2, 3], []], dtypes=("int32",),
+         xfail="numeric: map() over a tensor is Python's map: list() iterates the symbolic tensor (OperatorNotAllowedInGraphError); it could be a graph loop like a comprehension")
+def squares_with_map(xs):
+    return list(map(lambda v: v * v, xs))
+
+
 # =========================================================================
 # print
 # =========================================================================
@@ -426,6 +471,12 @@ def prints_fstring(x):
 @program("print", "t", [[1, 2], [7]], dtypes=MIXED)
 def prints_vector(xs):
     print("xs =", xs)
+
+
+@program("print", "i", [3, 0], dtypes=("int32",))
+def percent_formatting(n):
+    for i in range(n):
+        print("%d of %d" % (i + 1, n))
 
 
 # =========================================================================
@@ -562,6 +613,14 @@ def largest_row_sum(m):
         if s > best:
             best = s
     return best
+
+
+@program("loop_basic", "t", [[1, 4, 2, 8], [5], []], dtypes=MIXED)
+def adjacent_differences(xs):
+    total = 0
+    for a, b in zip(xs, xs[1:]):
+        total += abs(b - a)
+    return total
 
 
 # =========================================================================
@@ -735,15 +794,6 @@ def rebinds_iterate(xs):
     return v, s
 
 
-@program("loop_scoping", "t", [[2, 3], []], dtypes=MIXED)
-def temporary_in_body(xs):
-    s = 0
-    for v in xs:
-        doubled = v * 2
-        s = s + doubled
-    return s
-
-
 @program("loop_scoping", "p", [[1, 2, 3]], dtypes=("int32",))
 def lambdas_bind_default(xs):
     fns = []
@@ -842,6 +892,14 @@ def pads_matrix(n):
     return m
 
 
+@program("loop_shape", "i", [2, 0], dtypes=("int32",))
+def sparse_gains_dimensions(n):
+    st = tf.sparse.from_dense(tf.constant([[1, 0], [0, 2]]))
+    for _ in range(n):
+        st = tf.sparse.expand_dims(st, 0)
+    return tf.sparse.to_dense(st)
+
+
 # =========================================================================
 # Lists
 # =========================================================================
@@ -906,6 +964,14 @@ def table_rows(n):
     return rows
 
 
+@program("list", "t", [6, 1], dtypes=INTS)
+def squares_then_reduce(n):
+    vals = []
+    for i in range(n):
+        vals.append(i * i)
+    return sum(vals), len(vals), max(vals)
+
+
 # =========================================================================
 # Extended slices
 # =========================================================================
@@ -937,14 +1003,6 @@ def trace_by_index(m):
 def _squares(k):
     for i in range(k):
         yield i * i
-
-
-@program("generator", "t", [2, -1], dtypes=MIXED)
-def python_generator_scales(x):
-    total = x
-    for s in _squares(3):
-        total += s * x
-    return total
 
 
 def _evens(xs):

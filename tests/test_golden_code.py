@@ -76,7 +76,7 @@ def sample_continues(n):
     s = 0
     for i in kg__.range_(n):
         continue_1 = False
-        if i % 2 == 0:
+        if kg__.mod(i, 2) == 0:
             continue_1 = True
         if not continue_1:
             s += i
@@ -116,7 +116,7 @@ def sample_loop_else(xs, n):
 def sample_named_exprs(n):
     steps = 0
     while True:
-        if not (n := (n // 2)) > 0:
+        if not (n := kg__.floordiv(n, 2)) > 0:
             break
         steps += 1
     return steps
@@ -187,6 +187,12 @@ def sample_undefined(x):
         return (y,)
     y, = kg__.if_stmt(x > 0, if_body_1, else_body_1, (y,), ('y',))
     return y
+""",
+    ("sample_arithmetic", "arithmetic"): """\
+def sample_arithmetic(x, n, box):
+    n = kg__.floordiv_assign(n, 2)
+    box.count = kg__.mod_assign(box.count, 3)
+    return (kg__.mod(x, 2.0), kg__.floordiv(x, 0.1), kg__.pow_(n, -1), kg__.percent_format('%d', n), x / 2 + 1)
 """,
 }
 

@@ -586,13 +586,14 @@ def checked_positive(x):
     return x
 
 
-@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
+@dtypes
 def test_fstring_in_a_graph_assert_message_is_pythons_text(dtype):
+    value = -1 if dtype.is_integer else -1.5
     with pytest.raises(AssertionError) as info:
-        kgraph.function(checked_positive)(tf.constant(-1.5, dtype))
+        kgraph.function(checked_positive)(tf.constant(value, dtype))
     with pytest.raises(AssertionError) as python_info:
-        checked_positive(-1.5)
+        checked_positive(value)
     expected = str(python_info.value).splitlines()[0]   # (pytest appends its own lines)
-    assert expected == "x must be positive, got -1.50 (-1.5)"
+    assert expected == f"x must be positive, got {value:.2f} ({value!r})"
     assert expected in str(info.value)
     assert location(checked_positive, "assert x > 0") in str(info.value)

@@ -13,7 +13,9 @@ from kgraph.operators.lists import (list_append, list_delitem, list_extend, list
                                     list_, list_mutate, list_pop, list_setitem, set_element_type,
                                     sorted_, tuple_)
 from kgraph.operators.logical import and_, compare, in_, not_, not_in, or_
-from kgraph.operators.numeric import all_, any_, divmod_, max_, min_, round_, sum_
+from kgraph.operators.numeric import (all_, any_, bool_, divmod_, float_, floordiv,
+                                      floordiv_assign, int_, max_, min_, mod, mod_assign,
+                                      pow_, pow_assign, round_, sum_)
 from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, repr_,
                                       str_, str_format)
 from kgraph.operators.undefined import NO_RETURN, Undefined
@@ -27,5 +29,6 @@ __all__ = [
     "Undefined", "read_attr", "read_item", "write_attr", "write_item",
     "reversed_", "all_", "any_", "divmod_", "max_", "min_", "round_", "sum_",
     "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
-    "set_loop_options",
+    "set_loop_options", "bool_", "float_", "int_", "floordiv", "floordiv_assign", "mod",
+    "mod_assign", "pow_", "pow_assign",
 ]

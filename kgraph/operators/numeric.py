@@ -18,21 +18,45 @@ builtin. With a symbolic tensor:
 * ``divmod(a, b)``: floor division and a remainder with the divisor's sign,
   for ints and floats, computed as CPython does for floats.
 
+The arithmetic operators whose TensorFlow meaning differs from Python's on
+tensors of one dtype (the ``arithmetic`` pass rewrites them):
+
+* ``a % b`` and ``a // b`` on floats: CPython's algorithm (``1.0 // 0.1`` is
+  ``9.0``, where ``floor(1.0 / 0.1)`` is ``10.0``; a zero remainder has the
+  divisor's sign, so ``-2.0 % 2.0`` is ``0.0``, not ``-0.0``). Integers keep
+  TensorFlow's ops, which already floor like Python.
+* ``a ** b`` of an int tensor and a negative Python int gives a float, as in
+  Python (TensorFlow refuses negative integer powers).
+* An int tensor meeting a Python float (``n % 2.5``, ``n ** 0.5``,
+  ``divmod(n, 2.0)``) is a float computation, as in Python.
+
+Wherever Python turns an int into a float (``/``, ``float()``, ``**`` a
+negative int, an int meeting a float), the graph computes in float64,
+Python's float (as TensorFlow's ``/`` of int tensors does): the results are
+Python's, digit for digit.
+
+``int(x)``, ``float(x)`` and ``bool(x)`` of a tensor give tensors: ``int``
+truncates toward zero (float32 -> int32, float64 -> int64, as ``round``),
+``float`` of an int is float64, ``bool`` is ``x != 0`` (``x != ''`` for
+strings).
+
 Graph lists go to ``kgraph.operators.lists``.
 """
 
 from __future__ import annotations
 
 import builtins
+import re
 
 import tensorflow as tf
 
-from kgraph.errors import (GraphValueError, StagingTypeError, StagingValueError,
-                           UnsupportedStagingError)
+from kgraph.errors import (GraphValueError, GraphZeroDivisionError, StagingTypeError,
+                           StagingValueError, UnsupportedStagingError)
 from kgraph.operators import checks
 from kgraph.operators.iterables import IndexedIterable, TensorRange
 from kgraph.operators.lists import GraphList, reduce_list
-from kgraph.operators.staging import caller_location, is_staged, location_text, record
+from kgraph.operators.staging import (caller_location, is_staged, is_weak_proxy,
+                                      location_text, record)
 
 _MISSING = object()
 
@@ -266,8 +290,7 @@ def round_(number, ndigits=None):
     if not x.dtype.is_floating:
         raise StagingTypeError(f"round() of a {x.dtype.name} tensor", location=loc)
     if ndigits is None:
-        out = tf.int64 if x.dtype == tf.float64 else tf.int32
-        return tf.cast(tf.round(x), out)      # tf.round: half to even, as Python
+        return tf.cast(tf.round(x), int_of_width(x.dtype))      # tf.round: half to even, as Python
     if ndigits >= 0:
         # The decimal digits of the exact binary value, correctly rounded.
         wide = x if x.dtype in (tf.float32, tf.float64) else tf.cast(x, tf.float32)
@@ -312,21 +335,32 @@ def _divmod_operands(a, b, loc):
     tensor = a if tf.is_tensor(a) else b
     dtype = tensor.dtype
     if is_float(a if tensor is b else b) and not dtype.is_floating:
-        dtype = tf.float64 if dtype == tf.int64 else tf.float32   # int tensor, float number
+        dtype = python_float(dtype)      # int tensor, float number
     return tf.cast(a, dtype), tf.cast(b, dtype)
+
+
+def python_float(dtype):
+    """The float dtype an int (or bool) tensor becomes where Python turns an
+    int into a float: float64, Python's float (exact for every int32, and
+    what TensorFlow's ``/`` of two int tensors gives)."""
+    del dtype
+    return tf.float64
+
+
+def int_of_width(dtype):
+    """The int dtype a float (or bool) tensor becomes for ``int()``/``round()``."""
+    return tf.int64 if dtype == tf.float64 else tf.int32
 
 
 def _float_divmod(a, b):
     """CPython's float divmod, in graph ops."""
     mod = tf.raw_ops.TruncateMod(x=a, y=b)              # C fmod
-    div = (a - mod) / b
+    div = (a - mod) / _not_folded(b)
     fix = tf.logical_and(tf.not_equal(mod, 0), tf.not_equal(b < 0, mod < 0))
     mod = tf.where(fix, mod + b, mod)
     div = tf.where(fix, div - 1, div)
-    # (-zeros, not tf.constant(-0.0): the eager scalar cache answers 0.0 for -0.0)
+    mod = _zero_with_sign_of(mod, b)
     zero = tf.zeros([], a.dtype)
-    signed_zero_b = tf.where(_negative(b), -zero, zero)
-    mod = tf.where(tf.equal(mod, 0), signed_zero_b, mod)
     floor = tf.math.floor(div)
     floor = tf.where(div - floor > 0.5, floor + 1, floor)
     quotient = a / b
@@ -335,6 +369,231 @@ def _float_divmod(a, b):
     return floor, mod
 
 
+def _not_folded(b):
+    """``b``, hidden from Grappler's constant folding, which turns a division
+    by a constant into a multiplication by its (rounded) reciprocal: a
+    quotient beyond 2**53 would come out one float off. (XLA does the same
+    rewrite; there such quotients may differ from Python's.)"""
+    if tf.executing_eagerly() or tf.get_static_value(b) is None:
+        return b
+    return tf.raw_ops.PlaceholderWithDefault(input=b, shape=b.shape)
+
+
+def _zero_with_sign_of(r, b):
+    """``r``, with a zero made ``copysign(0.0, b)`` (CPython's zero remainder)."""
+    # (-zeros, not tf.constant(-0.0): the eager scalar cache answers 0.0 for -0.0)
+    zero = tf.zeros([], r.dtype)
+    return tf.where(tf.equal(r, 0), tf.where(_negative(b), -zero, zero), r)
+
+
 def _negative(x):
     """The sign bit of ``x`` (true for -0.0 too)."""
     return tf.logical_or(x < 0, tf.logical_and(tf.equal(x, 0), 1 / x < 0))
+
+
+# ------------------------------------------------- %, // and ** on tensors
+
+def _dense(v):
+    return isinstance(v, (tf.Tensor, tf.Variable))
+
+
+def _number(v):
+    """A Python (or NumPy) scalar number, or a Weak stand-in for one."""
+    import numpy as np
+    if is_weak_proxy(v):
+        return True
+    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+
+
+def _is_float_number(v):
+    import numpy as np
+    if is_weak_proxy(v):
+        return isinstance(v.value, float)
+    return isinstance(v, (float, np.floating))
+
+
+def _float_operands(a, b):
+    """``(a, b)`` as two float tensors of one dtype when Python computes
+    ``a op b`` in floats and one of them is a tensor; None when TensorFlow's
+    own operator already means what Python means (ints, mismatched dtypes it
+    reports itself, values that are not numbers)."""
+    if _dense(a) and _dense(b):
+        if a.dtype == b.dtype and a.dtype.is_floating:
+            return a, b
+        return None
+    if _dense(a) and _number(b):
+        tensor, other, tensor_first = a, b, True
+    elif _dense(b) and _number(a):
+        tensor, other, tensor_first = b, a, False
+    else:
+        return None
+    dtype = tensor.dtype
+    if dtype.is_integer and _is_float_number(other):
+        dtype = python_float(dtype)         # Python: int op float is a float
+    elif not dtype.is_floating:
+        return None
+    tensor = tf.cast(tensor, dtype) if tensor.dtype != dtype else tensor
+    other = tf.convert_to_tensor(other, dtype=dtype)
+    return (tensor, other) if tensor_first else (other, tensor)
+
+
+def mod(a, b):
+    """``a % b``: Python's remainder (the divisor's sign, also for a zero)."""
+    a, b = _read(a), _read(b)
+    if isinstance(a, str):                  # a template the strings pass could not see
+        from kgraph.operators.strings import percent_text
+        return percent_text(a, b, _here())
+    pair = _float_operands(a, b)
+    if pair is None:
+        return a % b
+    x, y = pair
+    # TensorFlow's floormod is fmod moved to the divisor's sign (CPython's rule)
+    # except for a zero remainder, which keeps the dividend's sign.
+    return _zero_with_sign_of(tf.math.floormod(x, y), y)
+
+
+def floordiv(a, b):
+    """``a // b``: for floats CPython's ``(a - a % b) / b``, snapped to an integer."""
+    a, b = _read(a), _read(b)
+    pair = _float_operands(a, b)
+    if pair is None:
+        return a // b
+    return _float_divmod(*pair)[0]
+
+
+def pow_(a, b, mod=None):
+    """``a ** b`` (and ``pow(a, b)``): an int tensor to a negative Python int,
+    or to a Python float, is a float (Python's result); everything else is
+    TensorFlow's pow."""
+    a, b, mod = _read(a), _read(b), _read(mod)
+    if mod is not None:
+        if _dense(a) or _dense(b) or _dense(mod):
+            raise UnsupportedStagingError(
+                "pow(a, b, mod) of tensors", location=_here(),
+                hints=("compute it with a loop of multiplications, each taken % mod",))
+        return builtins.pow(a, b, mod)
+    if _dense(a) and (a.dtype.is_integer or a.dtype == tf.bool) and _number(b):
+        value = b.value if is_weak_proxy(b) else b
+        if _is_float_number(b) or value < 0:
+            x = tf.cast(a, python_float(a.dtype))
+            return x ** tf.convert_to_tensor(b, dtype=x.dtype)
+    elif _dense(b) and b.dtype.is_integer and _is_float_number(a):
+        y = tf.cast(b, python_float(b.dtype))
+        return tf.convert_to_tensor(a, dtype=y.dtype) ** y
+    return a ** b
+
+
+def mod_assign(a, b):
+    """``a %= b`` (in place for values that define ``__imod__``)."""
+    a, b = _read(a), _read(b)
+    if _dense(a) or _dense(b) or isinstance(a, str):
+        return mod(a, b)
+    a %= b
+    return a
+
+
+def floordiv_assign(a, b):
+    a, b = _read(a), _read(b)
+    if _dense(a) or _dense(b):
+        return floordiv(a, b)
+    a //= b
+    return a
+
+
+def pow_assign(a, b):
+    a, b = _read(a), _read(b)
+    if _dense(a) or _dense(b):
+        return pow_(a, b)
+    a **= b
+    return a
+
+
+# ------------------------------------------------- int(), float(), bool()
+
+def int_(x=0, *args, **kwargs):
+    x = _read(x)
+    if args or kwargs or not _dense(x) or not is_staged(x):
+        return builtins.int(x, *args, **kwargs)
+    if x.dtype == tf.string:
+        return tf.strings.to_number(x, out_type=tf.int64)
+    if x.dtype.is_integer:
+        return x
+    if x.dtype == tf.bool:
+        return tf.cast(x, tf.int32)
+    if x.dtype.is_floating:
+        return tf.cast(x, int_of_width(x.dtype))   # truncates toward zero, as Python
+    raise StagingTypeError(f"int() of a {x.dtype.name} tensor", location=_here())
+
+
+def float_(x=0.0):
+    x = _read(x)
+    if not _dense(x) or not is_staged(x):
+        return builtins.float(x)
+    if x.dtype == tf.string:
+        return tf.strings.to_number(x, out_type=tf.float64)
+    if x.dtype.is_floating:
+        return x
+    if x.dtype.is_integer or x.dtype == tf.bool:
+        return tf.cast(x, python_float(x.dtype))
+    raise StagingTypeError(f"float() of a {x.dtype.name} tensor", location=_here())
+
+
+def bool_(x=False):
+    x = _read(x)
+    if not _dense(x) or not is_staged(x):
+        return builtins.bool(x)
+    if x.shape.rank not in (0, None):
+        raise StagingValueError(
+            f"bool() of a tensor of shape {x.shape}: its truth value is ambiguous",
+            location=_here(), hints=("reduce it first, e.g. tf.reduce_any(x != 0)",))
+    return _bool(x, "bool", None)
+
+
+# ------------------------------------------------- run-time arithmetic errors
+
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def _user_line(message):
+    """``file:line`` of the innermost frame in a TensorFlow "defined at" trace
+    that is neither kgraph's, TensorFlow's nor Keras' (generated code runs
+    under the user's file and lines), or None."""
+    import os
+    import keras
+    import kgraph
+    libraries = tuple(os.path.dirname(m.__file__) + os.sep for m in (kgraph, tf, keras))
+    found = None
+    for m in _FRAME.finditer(message):
+        path = m.group("file")
+        if not os.path.abspath(path).startswith(libraries) and "/tensorflow/" not in path:
+            found = f"{path}:{m.group('line')}"
+    return found
+
+
+def _source_of(where):
+    """`` in `<the user's line>``" for ``file:line``, or ""."""
+    import linecache
+    if not where:
+        return ""
+    path, _, line = where.rpartition(":")
+    text = linecache.getline(path, int(line)).strip()
+    return f" in `{text}`" if text else ""
+
+
+def translate_arithmetic(message):
+    """The error Python would raise for a TensorFlow run-time arithmetic
+    failure in converted code (integer division by zero: ZeroDivisionError;
+    an int to a negative int power: a TypeError), or None."""
+    if "Integer division by zero" in message:
+        where = _user_line(message)
+        return GraphZeroDivisionError(
+            f"integer division or modulo by zero{_source_of(where)}", location=where,
+            hints=("test the divisor before dividing",))
+    if "Integers to negative integer powers are not allowed" in message:
+        where = _user_line(message)
+        return StagingTypeError(
+            f"an int tensor to a negative int power{_source_of(where)}: Python gives a "
+            f"float, which an int graph value cannot hold", location=where,
+            hints=("make the base a float (2.0 ** n, or tf.cast(x, tf.float32) ** n)",),
+            kind="negative-int-power")
+    return None

@@ -229,12 +229,17 @@ def percent_format(template, values):
     """``template % values`` where ``template`` is a literal string."""
     if not isinstance(template, str):
         return template % values
+    return percent_text(template, values, location_text(caller_location()))
+
+
+def percent_text(template, values, loc):
+    """``template % values`` for a Python string ``template`` (``loc``: the
+    user's line, for errors)."""
     values = tuple(_read(v) for v in values) if isinstance(values, tuple) else _read(values)
     flat = values if isinstance(values, tuple) else (values,)
     if not (_is_tensor(values) or any(_is_tensor(v) for v in flat) or (
             isinstance(values, dict) and any(_is_tensor(v) for v in values.values()))):
         return template % values
-    loc = location_text(caller_location())
     if _is_tensor(values):
         flat = (values,)
     pieces, pos, index = [], 0, 0

@@ -12,6 +12,9 @@ Ordering constraints (each pass relies on the ones above it):
 * strings     before calls: ``template.format(...)`` becomes
               ``kg__.str_format(template, ...)`` instead of a wrapped method
               call; after asserts, so assert messages are rewritten too.
+* arithmetic  after strings (``'%d' % n`` with a literal template is
+              formatting, not ``kg__.mod``) and lists (``xs[i] //= 2`` becomes a
+              ``list_setitem`` of a ``//`` it then rewrites); before calls.
 * calls       before the lowering passes, so it sees only the user's calls.
 * named_exprs before loop_else and breaks: a ``:=`` in a while test moves
               into the body as ``if not test: break``.
@@ -39,7 +42,7 @@ Ordering constraints (each pass relies on the ones above it):
 
 from __future__ import annotations
 
-from kgraph.passes import (asserts, boolean_ops, breaks, builtins, calls, comparisons,
+from kgraph.passes import (arithmetic, asserts, boolean_ops, breaks, builtins, calls, comparisons,
                            comprehensions,
                            continues,
                            control_flow, deletes, gate, ifexp, lists, loop_else, named_exprs,
@@ -52,6 +55,7 @@ PIPELINE = (
     lists,
     builtins,
     strings,
+    arithmetic,
     calls,
     named_exprs,
     loop_else,

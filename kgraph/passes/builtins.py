@@ -2,7 +2,7 @@
 
 ``print``, ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``str``,
 ``repr``, ``format``, ``min``, ``max``, ``sum``, ``any``, ``all``, ``round`` and
-``divmod`` called by their
+``divmod``, ``int``, ``float``, ``bool`` and ``pow`` called by their
 builtin name (and not shadowed by the user) call kgraph's versions, which
 behave exactly like the builtins on Python values.
 """
@@ -20,7 +20,8 @@ _REPLACED = {"print": "print_", "range": "range_", "len": "len_",
              "enumerate": "enumerate_", "zip": "zip_", "str": "str_", "repr": "repr_",
              "format": "format_", "min": "min_", "max": "max_", "sum": "sum_",
              "any": "any_", "all": "all_", "round": "round_", "divmod": "divmod_",
-             "reversed": "reversed_"}
+             "reversed": "reversed_", "int": "int_", "float": "float_", "bool": "bool_",
+             "pow": "pow_"}
 
 
 # Graph lists (operators/lists.py): Python's own, except on a list built in a graph loop.
