@@ -525,11 +525,16 @@ def carry(fns, loc, where, construct, composites, build):
                 extra.append((obj, path))
         watch.carried = set(static) | {(id(o), p[-1][0], p[-1][1]) for o, p in extra}
         combined = _combine(composites, extra)
+        # What the carried elements hold before the statement: a thrown-away
+        # trace leaves its own (graph) values in them.
+        entry = combined[0]() if combined else None
         with context.attempt() as att:
             try:
                 return build(combined, watch)
             except Mutated as m:
                 att.discard()
+                if combined:
+                    combined[1](entry)
                 known = _learned.setdefault(key, [])
                 known.extend(p for p in m.paths if p not in known)
                 # A path already learned may not have resolved yet: its root is
