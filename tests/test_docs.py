@@ -37,6 +37,6 @@ def test_doc_examples_run(name, tmp_path, capfd):
     exec(compile(path.read_text(), str(path), "exec"), namespace)
     out = capfd.readouterr().out
     assert "total: " in out
-    assert "'y' is defined in only one branch" in out
+    assert "variable 'y' is read before it is assigned" in out
     assert "x=   3 q=-3 r=2 0.75 1\n" in out            # expressions and strings
     assert "13\n14\nFizzBuzz\n" in out                 # FizzBuzz in one graph

@@ -79,12 +79,18 @@ def test_if_graph_passes_identical_python_objects_through():
     assert seen == [marker]
 
 
-def test_if_graph_refuses_one_branch_definition():
+def test_if_graph_one_branch_definition_is_checked_at_run_time():
+    # Bound on one path only: carried with a "bound" flag, read through
+    # kg.bound (what generated code writes where the analysis finds the name
+    # may be unbound): Python's value where it is bound, a failed check where not.
     def f(x):
-        return kg.if_stmt(x > 0, lambda y: (1,), None, (kg.Undefined("y"),), ("y",))[0]
+        return kg.bound(kg.if_stmt(x > 0, lambda y: (1,), None, (kg.Undefined("y"),),
+                                   ("y",))[0])
 
-    with pytest.raises(StagingError, match="'y' is defined in only one branch"):
-        tf.function(f, autograph=False)(tf.constant(1))
+    g = tf.function(f, autograph=False)
+    assert int(g(tf.constant(1))) == 1
+    with pytest.raises(tf.errors.InvalidArgumentError, match="@y@"):
+        g(tf.constant(-1))
 
 
 def test_if_graph_non_scalar_condition_is_refused():

@@ -73,33 +73,50 @@ def only_in_elif(x):
 
 
 def test_variable_defined_in_one_branch():
-    err = expect(kgraph.StagingError, only_in_true_branch, tf.constant(3))
+    # Python's semantics (issue 9): where Python finds y bound it works; where
+    # Python raises UnboundLocalError, the graph raises it at run time, at the
+    # reading line, naming the if that leaves y unbound.
+    assert int(kgraph.function(only_in_true_branch)(tf.constant(3))) == 6
+    err = expect(kgraph.StagingError, only_in_true_branch, tf.constant(-3))
+    assert isinstance(err, UnboundLocalError), type(err)
     msg = str(err)
-    assert msg.startswith(location(only_in_true_branch, "if x > 0:") + ": "), msg
+    assert msg.startswith(location(only_in_true_branch, "return y") + ": "), msg
+    assert location(only_in_true_branch, "if x > 0:") in msg, msg
     assert_names(msg, "y")
     assert_hint(msg)
 
 
 def test_variable_defined_only_in_else_branch():
+    assert int(kgraph.function(only_in_else_branch)(tf.constant(-3))) == 7
     msg = str(expect(kgraph.StagingError, only_in_else_branch, tf.constant(3)))
+    assert location(only_in_else_branch, "return x + bonus") in msg, msg
     assert location(only_in_else_branch, "if x > 0:") in msg, msg
     assert_names(msg, "bonus")
     assert_hint(msg)
 
 
 def test_every_variable_defined_in_one_branch_is_named():
-    msg = str(expect(kgraph.StagingError, several_in_one_branch, tf.constant(3)))
-    assert location(several_in_one_branch, "if x > 0:") in msg, msg
-    assert_names(msg, "a", "b", "c")
-    assert_hint(msg)
+    # The first variable the path that ran left unbound is the one named,
+    # as in Python: c when x > 0, a when not.
+    for x, name in ((3, "c"), (-3, "a")):
+        msg = str(expect(kgraph.UndefinedVariableError, several_in_one_branch,
+                         tf.constant(x)))
+        assert location(several_in_one_branch, "return a + b + c") in msg, msg
+        assert location(several_in_one_branch, "if x > 0:") in msg, msg
+        assert_names(msg, name)
+        assert_hint(msg)
 
 
 def test_variable_defined_in_elif_branch():
-    msg = str(expect(kgraph.StagingError, only_in_elif, tf.constant(3)))
-    # the elif is the innermost tensor if that leaves `extra` undefined
-    assert location(only_in_elif, "elif x > 0:") in msg, msg
-    assert_names(msg, "extra")
-    assert_hint(msg)
+    assert int(kgraph.function(only_in_elif)(tf.constant(3))) == 7
+    for x in (20, -1):
+        msg = str(expect(kgraph.UndefinedVariableError, only_in_elif, tf.constant(x)))
+        assert location(only_in_elif, "return r + extra") in msg, msg
+        # the message names a tensor if that leaves `extra` unbound
+        assert (location(only_in_elif, "elif x > 0:") in msg
+                or location(only_in_elif, "if x > 10:") in msg), msg
+        assert_names(msg, "extra")
+        assert_hint(msg)
 
 
 def defined_only_in_loop(n):
@@ -562,8 +579,8 @@ def int_or_float_by_branch(x):
 
 BUILTIN_BASES = [
     # (function, args, kgraph class, builtin base, variable, line of the error)
-    (only_in_true_branch, (3,), kgraph.UndefinedVariableError, UnboundLocalError,
-     "y", "if x > 0:"),
+    (only_in_true_branch, (-3,), kgraph.UndefinedVariableError, UnboundLocalError,
+     "y", "return y"),
     (defined_only_in_loop, (0,), kgraph.UndefinedVariableError, NameError,
      "last", "while i < n:"),
     (float_becomes_int_while, (3,), kgraph.StagingTypeError, TypeError,

@@ -467,12 +467,18 @@ def deleted_on_one_path_then_read(x):
 
 
 def test_del_on_one_path_then_read_is_a_clear_error_at_the_users_line():
-    with pytest.raises(kgraph.UndefinedVariableError) as info:
-        kgraph.function(deleted_on_one_path_then_read)(tf.constant(-1))
-    assert isinstance(info.value, UnboundLocalError)
-    msg = str(info.value)
-    assert location(deleted_on_one_path_then_read, "if x > 0:") in msg, msg
-    assert "'z'" in msg, msg
+    # Python's semantics (issue 9): the path that keeps z works; the path that
+    # deleted it raises UnboundLocalError at run time, at the reading line
+    # (the message also names the if that deletes it).
+    for dtype in DTYPES:
+        check(deleted_on_one_path_then_read, T(-1, dtype))
+        with pytest.raises(kgraph.UndefinedVariableError) as info:
+            kgraph.function(deleted_on_one_path_then_read)(tf.constant(1, dtype))
+        assert isinstance(info.value, UnboundLocalError)
+        msg = str(info.value)
+        assert location(deleted_on_one_path_then_read, "return z") in msg, msg
+        assert location(deleted_on_one_path_then_read, "if x > 0:") in msg, msg
+        assert "'z'" in msg, msg
 
 
 def test_lambdas_convert_beside_the_deletes_pass():

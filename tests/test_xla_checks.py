@@ -87,7 +87,7 @@ def _args(values, dtype):
 # (function, arguments where Python returns, arguments where Python raises,
 #  builtin class Python raises, the line kgraph names)
 CASES = [
-    (last_doubled, (3, 1.0), (0, 1.0), UnboundLocalError, "for i in range(n):"),
+    (last_doubled, (3, 1.0), (0, 1.0), UnboundLocalError, "return last"),
     (last_read_inside, (2, 5.0), (0, 5.0), UnboundLocalError, "y = last * 3"),
     (last_read_in_while, (2, 5.0), (0, 5.0), UnboundLocalError, "total += seen"),
     (item_at, ([1.0, 2.0], 1), ([1.0, 2.0], 2), IndexError, "return out[k]"),

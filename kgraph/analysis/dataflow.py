@@ -46,10 +46,18 @@ class StmtFacts:
 
 
 class Facts:
-    """Facts for the control-flow statements of one function, by node identity."""
+    """Facts for the control-flow statements of one function, by node identity.
+
+    ``unbound_reads`` maps ``id(name_node)`` to the ``gast.Name`` reads of a
+    function's own variables that are not certainly bound where they are
+    read (Python may raise UnboundLocalError there): the control-flow pass
+    makes each one ``kg__.bound(name)``, which raises Python's error for a
+    placeholder (and checks a maybe-unbound graph value at run time).
+    """
 
     def __init__(self):
         self._by_node = {}
+        self.unbound_reads = {}
 
     def __getitem__(self, node):
         return self._by_node[id(node)][1]
@@ -79,7 +87,9 @@ def analyze(fn_node, head_reads=None):
     for fn in gast.walk(fn_node):   # the function itself and every nested def, once
         if isinstance(fn, gast.FunctionDef):
             _Liveness(facts, head_reads or {}, summaries).block(fn.body, set())
-            _Definite(facts, summaries).block(fn.body, set(_param_names(fn.args)))
+            params = set(_param_names(fn.args))
+            own = (set(scopes.assigned(fn.body)) | params) - scopes.declared_outer(fn)
+            _Definite(facts, summaries, own).block(fn.body, params)
     return facts
 
 
@@ -235,15 +245,66 @@ def is_exit_guard(node):
 
 
 class _Definite:
-    def __init__(self, facts, summaries):
+    def __init__(self, facts, summaries, own):
         self.facts = facts
         self.assigned = summaries.assigned
+        self.own = own      # the function's own variables (parameters included)
 
     def block(self, stmts, defined):
         d = _copy(defined)
+        # After a lowered exit sets its flag, the statements that complete the
+        # exit (``retval_1 = value``) still read with what the path had bound.
+        exiting = None
         for stmt in stmts:
-            d = self.stmt(stmt, d)
+            self._reads(stmt, d if exiting is None else exiting)
+            if exiting is not None:
+                exiting = _add(exiting, self.assigned(stmt))
+            new = self.stmt(stmt, d)
+            if new is EXITED and d is not EXITED and _sets_exit_flag(stmt):
+                exiting = _copy(d)
+            d = new
         return d
+
+    # -- reads of variables that may be unbound
+    def _reads(self, node, d):
+        if isinstance(node, (gast.If, gast.While)):
+            exprs = [node.test] if isinstance(node, gast.If) else []  # a while: in stmt()
+        elif isinstance(node, gast.For):
+            exprs = [node.iter]
+        elif isinstance(node, (gast.With, gast.AsyncWith)):
+            exprs = [item.context_expr for item in node.items]
+        elif isinstance(node, (gast.Try, gast.FunctionDef, gast.AsyncFunctionDef,
+                               gast.ClassDef, gast.AsyncFor, gast.Global, gast.Nonlocal)):
+            exprs = []
+        else:
+            exprs = [node]
+        for e in exprs:
+            self._record_reads(e, d)
+
+    def _record_reads(self, expr, d):
+        if d is EXITED:
+            return
+        for n in _loads(expr):
+            if n.id in self.own:
+                # Inside a loop a statement is visited more than once: the last
+                # visit sees the loop head's fixed point.
+                if n.id in d:
+                    self.facts.unbound_reads.pop(id(n), None)
+                else:
+                    self.facts.unbound_reads[id(n)] = n
+
+    def _loop(self, node, d, targets):
+        """Definitely bound at the loop head: what is bound before it and at the
+        end of every iteration (less than before only after a ``del``)."""
+        head = _copy(d)
+        while True:
+            if isinstance(node, gast.While):
+                self._record_reads(node.test, head)
+            out = self.block(node.body, _add(head, targets))
+            new = head if out is EXITED else head & out
+            if new == head:
+                return
+            head = new
 
     def stmt(self, node, d):
         if isinstance(node, gast.If):
@@ -260,11 +321,11 @@ class _Definite:
             return after
         if isinstance(node, gast.While):
             self.facts[node].defined = _copy(d)
-            self.block(node.body, d)
+            self._loop(node, d, ())
             return self.block(node.orelse, d)
         if isinstance(node, gast.For):
             self.facts[node].defined = _copy(d)
-            self.block(node.body, _add(d, self.assigned(node.target)))
+            self._loop(node, d, self.assigned(node.target))
             return self.block(node.orelse, d)
         if _sets_exit_flag(node):
             return EXITED
@@ -279,6 +340,41 @@ class _Definite:
                 if item.optional_vars is not None:
                     d = _add(d, self.assigned(item.optional_vars))
             return self.block(node.body, d)
-        if isinstance(node, gast.Delete):
+        if isinstance(node, gast.Delete) or _binds_placeholder(node):
             return d if d is EXITED else d - set(self.assigned(node))
         return _add(d, self.assigned(node))
+
+
+def _binds_placeholder(node):
+    """``z = kg__.Undefined('z')``: how the deletes pass writes ``del z`` in a
+    branch or loop body. It unbinds ``z`` as the ``del`` did."""
+    if not (isinstance(node, gast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], gast.Name)):
+        return False
+    value = node.value
+    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+            and value.func.attr == "Undefined" and isinstance(value.func.value, gast.Name)
+            and value.func.value.id == "kg__")
+
+
+_INNER = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+def _loads(expr, hidden=frozenset()):
+    """The ``gast.Name`` reads in ``expr``, not inside nested defs or classes,
+    nor of names a lambda or comprehension inside it binds itself."""
+    todo = [(expr, hidden)]
+    while todo:
+        node, hide = todo.pop()
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Load) and node.id not in hide:
+                yield node
+            continue
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            continue
+        if isinstance(node, gast.Lambda):
+            hide = hide | set(_param_names(node.args))
+        elif isinstance(node, _INNER):
+            hide = hide | {t for g in node.generators for t in scopes.assigned(g.target)}
+        for child in gast.iter_child_nodes(node):
+            todo.append((child, hide))

@@ -18,7 +18,7 @@ from kgraph.operators.numeric import (all_, any_, bool_, divmod_, float_, floord
                                       pow_, pow_assign, round_, sum_)
 from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, repr_,
                                       str_, str_format)
-from kgraph.operators.undefined import NO_RETURN, Undefined
+from kgraph.operators.undefined import NO_RETURN, Undefined, bound
 
 __all__ = [
     "assert_", "assert_block", "print_", "call", "comp_iter", "for_stmt", "if_exp", "if_stmt",
@@ -30,5 +30,5 @@ __all__ = [
     "reversed_", "all_", "any_", "divmod_", "max_", "min_", "round_", "sum_",
     "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
     "set_loop_options", "bool_", "float_", "int_", "floordiv", "floordiv_assign", "mod",
-    "mod_assign", "pow_", "pow_assign",
+    "mod_assign", "pow_", "pow_assign", "bound",
 ]

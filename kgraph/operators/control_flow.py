@@ -19,12 +19,12 @@ from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UnsupportedStagingError)
 from kgraph.operators import iterables, mutations
 from kgraph.operators.composites import carrying
-from kgraph.operators.undefined import in_loop, mark_exits
+from kgraph.operators.undefined import InLoopRead, in_loop, learn_from_body, mark_exits
 from kgraph.operators.lists import GraphList, truth
-from kgraph.operators.undefined import Undefined
+from kgraph.operators.undefined import MaybeUnbound, Undefined
 from kgraph.operators.staging import (caller_location, describe, is_staged,
                                       location_text, record)
-from kgraph.operators.state import (ListSlot, NestSlot, Site, TensorSlot, UndefinedSlot,
+from kgraph.operators.state import (ListSlot, MaybeSlot, NestSlot, Site, TensorSlot, UndefinedSlot,
                                     WeakSlot,
                                     _ConvertList, merge_all, slot_for)
 from kgraph.operators.weak import Group, Weak, unwrap
@@ -126,9 +126,9 @@ def _copy_lists(state):
 def _tf_if(test, body, orelse, state, names, loc, where):
     loc_text = location_text(loc)
     test = _as_bool_tensor(test, where, loc_text)
-    sites = [Site(n, where, loc_text, loop=False) for n in names]
-    state = list(state)
     near = _compared_dtypes(test)
+    sites = [Site(n, where, loc_text, loop=False, near=tuple(near)) for n in names]
+    state = list(state)
     if context.in_scratch_trace():
         return _scratch_if(body, orelse, state, names, sites, loc, where, loc_text)
     hinted = context.hint((loc, "if", tuple(names)))
@@ -292,6 +292,11 @@ def _stand_in(slot, candidates):
         if slot.inner is None or not rest:
             return candidates[0]
         return _stand_in(slot.inner, rest)
+    if isinstance(slot, MaybeSlot):
+        # Bound on some paths only: the scratch trace goes on with its type.
+        rest = [c.value if isinstance(c, MaybeUnbound) else c for c in candidates
+                if not isinstance(c, Undefined)]
+        return _stand_in(slot.inner, rest) if rest else candidates[0]
     if isinstance(slot, WeakSlot):
         if slot.group is None:
             slot.group = Group(slot.is_float)
@@ -440,12 +445,25 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
                                            where, loc_text, options, table)
     slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
              for s, n in zip(slots, names)]
+    owner = object()    # marks the placeholders this loop's body sees (InLoop)
+    learned_unbound = False
     with context.learning_hints(table):
         for _ in range(_MAX_ATTEMPTS):
             with context.attempt() as att:
                 try:
                     return _build_loop(test, body, state, names, slots, sites, loc, loc_text,
-                                       where, options, list_capacity)
+                                       where, options, list_capacity, owner)
+                except InLoopRead as e:
+                    # The body reads a variable first bound inside it (on an
+                    # earlier iteration): learn its type in one scratch trace.
+                    if e.owner is not owner or learned_unbound:
+                        raise
+                    att.discard()
+                    learned_unbound = True
+                    slots, options = _learn_in_scratch(test, body, state, names, slots, sites,
+                                                       loc, where, loc_text, options, table)
+                    slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
+                             for s, n in zip(slots, names)]
                 except _Learned as learned:
                     att.discard()
                     _note_learned(slots, learned.slots, sites, loc, "a first build")
@@ -519,6 +537,7 @@ def _learn_in_scratch(test, body, state, names, slots, sites, loc, where, loc_te
         with context.attempt(scratch=True), context.learning_hints(table):
             values, out, opts = _trace_scratch(test, body, state, slots, loc)
             box["out"] = _check_arity(out, names, where, loc_text)
+            learn_from_body(values, out)
             box["opts"] = opts
             box["values"] = values
 
@@ -541,6 +560,7 @@ def _scratch_loop(test, body, state, names, slots, sites, loc, where, loc_text):
     """A loop inside a scratch trace: trace its body once, learn, hand back stand-ins."""
     values, out, _ = _trace_scratch(test, body, state, slots, loc)
     out = _check_arity(out, names, where, loc_text)
+    learn_from_body(values, out)
     for s, v in zip(slots, values):
         if isinstance(s, WeakSlot) and isinstance(v, Weak):
             s.group = v.group
@@ -602,7 +622,7 @@ class LoopOptions:
 
 
 def _build_loop(test, body, state, names, slots, sites, loc, loc_text, where, options,
-                list_capacity):
+                list_capacity, owner=None):
     init = [s.encode(v, entry=True) if s.carried else None for v, s in zip(state, slots)]
     live = [i for i, e in enumerate(init) if e is not None]
     live_set = set(live)
@@ -618,7 +638,7 @@ def _build_loop(test, body, state, names, slots, sites, loc, loc_text, where, op
                     v.name = names[i]
                 values.append(v)
             else:
-                values.append(in_loop(s.decode(None)))
+                values.append(in_loop(s.decode(None), owner))
         return values
 
     def cond_fn(*flat):

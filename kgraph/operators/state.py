@@ -53,6 +53,7 @@ class Site:
     loc_text: str
     loop: bool
     role: str = None           # "return" / "return-flag" / "break-flag" / None
+    near: tuple = ()           # dtypes an if's condition compares (a number's best guess)
 
     @property
     def shown(self):
@@ -277,7 +278,7 @@ class TensorSlot(Slot):
         if isinstance(new, Undefined):
             if isinstance(new, Unobserved):
                 return self
-            raise OneBranchError([site.shown], site.where, site.loc_text)
+            return _bound_on_some_paths(self, site)
         if _is_weak_number(new) or isinstance(new, (bool, np.generic)):
             if isinstance(new, Weak) and (self.dtype.is_integer or self.dtype.is_floating):
                 new.group.meet(self.dtype)
@@ -393,7 +394,7 @@ class WeakSlot(Slot):
         if isinstance(new, Undefined):
             if isinstance(new, Unobserved):
                 return self
-            raise OneBranchError([site.shown], site.where, site.loc_text)
+            return _bound_on_some_paths(self, site)
         if _is_weak_number(new):
             new_float = _is_float_number(new)
             if isinstance(new, Weak) and self.group is not None:
@@ -663,6 +664,10 @@ class UndefinedSlot(Slot):
         return self.inner.decode(flow)
 
     def scratch_value(self, value):
+        if type(value) is Undefined:
+            # Not bound when the loop starts: a read in the scratch trace
+            # (before an earlier iteration would have bound it) gives a weak zero.
+            return InLoop(value.name)
         if self.inner is None or isinstance(value, Undefined):
             return value
         return self.inner.scratch_value(value)
@@ -675,10 +680,10 @@ class UndefinedSlot(Slot):
             return self
         if not isinstance(self.value, Unobserved):
             if isinstance(new, MaybeUnbound) or _tensor_like(new) and site.name.isidentifier() \
-                    and (site.loop or isinstance(self.value, InLoop)):
-                # First bound inside a loop (or in one branch inside a loop that
-                # had not bound it): bound after it on the paths that bound it,
-                # as in Python; checked at run time where it is read.
+                    and site.role is None:
+                # First bound inside a loop or in one branch of an if: bound
+                # after it on the paths that bound it, as in Python; checked at
+                # run time where it is read (``kg__.bound``).
                 return MaybeSlot.for_value(new, site)
             if not site.loop:
                 raise OneBranchError([site.shown], site.where, site.loc_text)
@@ -870,6 +875,15 @@ __all__ = ["Site", "Slot", "SameSlot", "StrSlot", "TensorSlot", "WeakSlot", "Com
 
 # ------------------------------------------------------------- maybe unbound
 
+def _bound_on_some_paths(slot, site):
+    """A tensor variable that one branch (or a loop iteration, after a ``del``)
+    leaves unbound: carried with a run-time "bound" flag, as in Python it is
+    bound after the statement on the paths that bound it."""
+    if site.name.isidentifier() and site.role is None:
+        return MaybeSlot(slot, site.name, site.loc_text)
+    raise OneBranchError([site.shown], site.where, site.loc_text)
+
+
 def _tensor_like(v):
     return (isinstance(v, tf.Tensor) and not isinstance(v, tf.Variable)) or (
         is_python_number(v))
@@ -892,7 +906,7 @@ class MaybeSlot(Slot):
     def for_value(cls, value, site):
         if isinstance(value, MaybeUnbound):
             return cls(slot_for(value.value), value.name, value.where)
-        return cls(slot_for(value), site.name, site.loc_text)
+        return cls(slot_for(value, near=site.near), site.name, site.loc_text)
 
     def _key(self):
         return (self.inner, self.name)

@@ -61,13 +61,81 @@ class Exited(Unobserved):
 class InLoop(Undefined):
     """A variable not bound yet when a graph loop starts, as its body sees it
     while the loop learns its type: a branch that binds it makes it a
-    ``MaybeUnbound`` rather than an error (the next iteration may read it)."""
+    ``MaybeUnbound`` rather than an error (the next iteration may read it).
 
-    __slots__ = ()
+    A body that *reads* it (``for i in tf.range(n): if i > 0: s += last`` /
+    ``last = i``) cannot be built before the type is known: the read raises
+    ``InLoopRead`` for the loop that made it (``owner``), which learns the
+    type in a scratch trace, where the read gives a weak zero instead."""
+
+    __slots__ = ("owner", "group")
+
+    def __init__(self, name, owner=None):
+        super().__init__(name)
+        self.owner = owner
+        self.group = None   # the weak numbers its reads gave in a scratch trace
+
+    def __repr__(self):
+        return f"InLoop({self.name!r})"
+
+    def read(self):
+        """The value a read of the variable sees while its loop is built."""
+        from kgraph import context
+        if context.in_scratch_trace():
+            # What it meets is linked to what the body binds it to (see
+            # ``learn_from_body``): ``s = s + last`` then gets last's dtype.
+            from kgraph.operators.weak import Group, Weak
+            if self.group is None:
+                self.group = Group(False)
+            return Weak(0, self.group)
+        if self.owner is not None:
+            raise InLoopRead(self)
+        self._fail()
 
 
-def in_loop(value):
-    return InLoop(value.name) if type(value) is Undefined else value
+class InLoopRead(UndefinedVariableError):
+    """Internal: a graph loop's body read a variable the loop carries but has
+    not learned the type of (its loop learns it and builds again)."""
+
+    def __init__(self, value):
+        super().__init__(f"variable '{value.name}' is used before it is assigned",
+                         hints=(f"assign '{value.name}' before the loop",))
+        self.owner = value.owner
+
+
+def _read_in_loop(op):
+    def method(self, *args):
+        return getattr(self.read(), op)(*args)
+    method.__name__ = op
+    return method
+
+
+for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow "
+            "rpow and rand or ror xor rxor neg pos abs lt le gt ge eq ne getitem bool "
+            "index int float").split():
+    setattr(InLoop, f"__{_op}__", _read_in_loop(f"__{_op}__"))
+InLoop.__hash__ = object.__hash__
+
+
+def learn_from_body(inputs, outputs):
+    """After a scratch trace of a loop body: the weak zeros that reads of a
+    variable not bound yet gave (``InLoop.read``) take the dtype the body
+    binds the variable to, for the next iteration."""
+    import tensorflow as tf
+    from kgraph.operators.weak import Weak
+    for v, out in zip(inputs, outputs):
+        if not isinstance(v, InLoop) or v.group is None:
+            continue
+        if isinstance(out, MaybeUnbound):
+            out = out.value
+        if isinstance(out, Weak):
+            v.group.union(out.group)
+        elif isinstance(out, tf.Tensor):
+            v.group.meet(out.dtype)
+
+
+def in_loop(value, owner=None):
+    return InLoop(value.name, owner) if type(value) is Undefined else value
 
 
 class _NoReturn(Unobserved):
@@ -92,7 +160,7 @@ def mark_exits(fn, names, exits):
 
     def branch(*state):
         out = fn(*state) if fn is not None else tuple(state)
-        return tuple(Exited(n) if n in exits and type(v) is Undefined else v
+        return tuple(Exited(n) if n in exits and type(v) in (Undefined, InLoop) else v
                      for n, v in zip(names, out))
 
     branch.__name__ = getattr(fn, "__name__", "else_body")
@@ -186,11 +254,27 @@ def translate_unbound(message):
 
 def unbound_error(read, made, name):
     """The ``UndefinedVariableError`` for ``name``, read at ``read`` (or None)
-    where only the loop or branch at ``made`` binds it."""
-    origin = f" (bound only inside the loop or branch at {made})" if made else ""
+    where the statement at ``made`` leaves it unbound on some paths."""
+    origin = (f" (the statement at {made} leaves it unbound on some paths: a branch that "
+              f"does not assign it, a loop that ran zero times, a del)") if made else ""
     return UndefinedVariableError(
-        f"variable '{name}' is read before it is assigned: the path that ran never "
-        f"assigned it{origin}, e.g. a loop that ran zero times",
+        f"variable '{name}' is read before it is assigned on the path that ran{origin}",
         location=read or made or None,
-        hints=(f"assign '{name}' before the loop or branch that binds it, or only read "
-               f"it when that code ran",))
+        hints=(f"assign '{name}' before the statement that binds it, or only read "
+               f"it on the paths that assign it",))
+
+
+def bound(value):
+    """``kg__.bound(z)``: a read of ``z`` where it may be unbound (the
+    definite-assignment analysis marks those reads, see
+    ``analysis/dataflow.py``). A placeholder raises Python's
+    ``UnboundLocalError`` (as ``UndefinedVariableError``) naming ``z`` and the
+    reading line; a graph value bound on some run-time paths only is read
+    behind its run-time check; any other value is returned as it is."""
+    if isinstance(value, MaybeUnbound):
+        return value.checked()
+    if isinstance(value, InLoop):
+        return value.read()
+    if isinstance(value, Undefined) and value is not NO_RETURN:
+        value._fail()
+    return value

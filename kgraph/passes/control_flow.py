@@ -29,8 +29,24 @@ def run(root, ctx):
         return root
     facts = dataflow.analyze(root, head_reads={
         key: {flag} for key, (_, flag) in ctx.for_breaks.items()})
+    if facts.unbound_reads:
+        _CheckReads(facts.unbound_reads).visit(root)
     _Rewriter(ctx, facts).function(root)
     return root
+
+
+class _CheckReads(gast.NodeTransformer):
+    """``z`` -> ``kg__.bound(z)`` where the analysis found that ``z`` may be
+    unbound (Python would raise UnboundLocalError there on some path): the
+    placeholder a branch or loop left in ``z`` never leaks out as a value."""
+
+    def __init__(self, reads):
+        self.reads = reads
+
+    def visit_Name(self, node):
+        if id(node) in self.reads:
+            return T.copy_location(T.call("bound", [node]), node)
+        return node
 
 
 class _Rewriter:

@@ -5,10 +5,11 @@ state. A ``del z`` left in such a function would make ``z`` a local of the
 body function, unbound when the ``del`` runs (UnboundLocalError even though
 the user's code is valid). Written as a binding of the "no value" placeholder,
 the deletion is ordinary state: the definite-assignment analysis sees ``z`` as
-unbound on that path, so a later read is the same "bound on some paths only"
-case as any other (after a tensor ``if``, the one-branch error, an
-UnboundLocalError, at the ``if``'s line), and a ``z`` never read again costs
-nothing.
+unbound on that path (``analysis/dataflow.py`` reads the placeholder binding as
+a ``del``), so a later read is the same "bound on some paths only" case as any
+other: marked ``kg__.bound(z)``, Python's UnboundLocalError at the reading
+line on the path that deleted it (at run time after a tensor ``if``), and a
+``z`` never read again costs nothing.
 
 A ``del`` at the top level of a function, and ``del`` of subscripts and
 attributes (``del xs[i]``, ``del d['k']``, ``del obj.a``) stay as written: the
