@@ -19,6 +19,7 @@ from kgraph.operators import checks, lists
 from kgraph.operators.builtins import ASSERT_MARKER, AssertRegister
 from kgraph.operators.numeric import translate_arithmetic
 from kgraph.operators.undefined import MaybeUnbound, translate_unbound
+from kgraph.operators.weak import plain_nest
 from kgraph.report import Recorder, Report
 
 
@@ -195,8 +196,9 @@ class Function:
             err = _no_op_error(self.python_function, out)
             if err is not None:
                 raise err
-            # A list grown in a graph loop is returned stacked (docs/converter.md).
-            return lists.to_user(out)
+            # A list grown in a graph loop is returned stacked (docs/converter.md);
+            # a Python number carried by graph control flow leaves as its tensor.
+            return plain_nest(lists.to_user(out))
 
         def traced(*args, **kwargs):
             self.trace_count += 1

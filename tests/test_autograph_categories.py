@@ -534,8 +534,7 @@ def meet_in_middle(n):
     return i, j
 
 
-@program("loop_basic", "t", [[3, 1, 4], []], dtypes=I4,
-         xfail={"float64": "numeric: a loop index (int32 tensor, from enumerate) meets a float64 tensor in `total += i * v`: Python's int adapts (int*int64, int*float), kgraph passes int32 and float64 to Mul (TypeError)"})
+@program("loop_basic", "t", [[3, 1, 4], []], dtypes=I4)
 def weighted_by_position(xs):
     total = 0
     for i, v in enumerate(xs):
@@ -802,8 +801,7 @@ def lambdas_bind_default(xs):
     return [f() for f in fns]
 
 
-@program("loop_scoping", "t", [[1, 2, 3], [5]], dtypes=INTS,
-         xfail="partial: `run` is assigned in the first iteration's if branch and read in the else branch of later iterations; kgraph refuses it as used before assignment (UndefinedVariableError) instead of a loop-carried value defined after the first iteration")
+@program("loop_scoping", "t", [[1, 2, 3], [5]], dtypes=INTS)
 def iterate_reset_first(xs):
     s = 0
     for v in xs:
@@ -1077,8 +1075,7 @@ def dataset_next_calls(ds):
     return first * 10 + second
 
 
-@program("dataset", "d", [[2, 4], []], dtypes=MIXED,
-         xfail="numeric: a loop index (int32 tensor, from enumerate of a dataset) meets a int64 tensor in `total += (i + 1) * v`: Python's int adapts (int*int64, int*float), kgraph passes int32 and int64 to Mul (TypeError)")
+@program("dataset", "d", [[2, 4], []], dtypes=MIXED)
 def dataset_enumerate(ds):
     total = 0
     for i, v in enumerate(ds):
@@ -1202,8 +1199,7 @@ def newton_sqrt(x):
     return guess
 
 
-@program("user", "t", [[3, -1, 4, -1, 5], []], dtypes=MIXED,
-         xfail="numeric/weak: `total / count` with total float64 and count an int32 counter (a weak 0 that met no tensor in its loop, the documented limit): Python divides float by int, kgraph calls truediv on float64 and int32 (TypeError)")
+@program("user", "t", [[3, -1, 4, -1, 5], []], dtypes=MIXED)
 def mean_of_positives(xs):
     total = 0
     count = 0
@@ -1234,8 +1230,7 @@ def halvings_with_walrus(n):
     return steps
 
 
-@program("user", "t", [[1, 2, 3, 4]], dtypes=MIXED,
-         xfail="numeric: a loop index (int32 tensor, from enumerate) meets a int64 tensor in `total / (i + 1)`: Python's int adapts (int*int64, int*float), kgraph passes int32 and int64 to truediv (TypeError)")
+@program("user", "t", [[1, 2, 3, 4]], dtypes=MIXED)
 def running_mean_list(xs):
     means = []
     total = 0

@@ -88,12 +88,25 @@ def test_float_total_takes_the_dtype_of_the_values(dtype):
     check(total_of, num([0.5, 1.25, 3.0], dtype))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="known limitation: a counter that meets no tensor inside the loop "
-                          "leaves it as an int32 tensor; `total / n` after the loop then "
-                          "mixes float32 and int32 (a weak tensor type would fix it)")
-def test_counter_meeting_a_tensor_only_after_the_loop():
-    check(mean_of, num([0.5, 1.25, 3.0, 2.0], tf.float32))
+@pytest.mark.parametrize("dtype", FLOATS, ids=ids(FLOATS))
+def test_counter_meeting_a_tensor_only_after_the_loop(dtype):
+    # n meets no tensor in the loop: it leaves it a weak int, which takes
+    # total's dtype in ``total / n``.
+    check(mean_of, num([0.5, 1.25, 3.0, 2.0], dtype))
+
+
+def int_mean_of(xs):
+    total = 0
+    n = 0
+    for v in xs:
+        total += v
+        n += 1
+    return total / n, total // n, n
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=ids(DTYPES))
+def test_int_counter_meeting_sums_of_every_dtype_after_the_loop(dtype):
+    check(int_mean_of, num([3, 1, 4, 2], dtype))
 
 
 def test_float64_total_keeps_float64_precision():

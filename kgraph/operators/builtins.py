@@ -25,6 +25,7 @@ from kgraph.context import jit_compile
 from kgraph.errors import StagingError
 from kgraph.operators.lists import GraphList
 from kgraph.operators.staging import caller_location, is_staged, location_text, record
+from kgraph.operators.weak import plain_nest
 
 ASSERT_MARKER = "kgraph assertion failed at "
 
@@ -90,6 +91,7 @@ def _format_float(t):
 
 def _text(value):
     """A scalar string tensor holding what Python's print shows for ``value``."""
+    value = plain_nest(value)      # a WeakTensor prints as its tensor (an int as an int)
     if isinstance(value, GraphList):
         value = value.stack()   # prints as the Python list it stands for
     if tf.is_tensor(value) and not isinstance(value, tf.SparseTensor):

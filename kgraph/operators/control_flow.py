@@ -249,12 +249,12 @@ def _apply_hints(slots, hinted, loop=False):
             h = h.resolved()
         if isinstance(s, WeakSlot) and isinstance(h, TensorSlot) and \
                 _python_kind_fits(s, h.dtype):
-            out.append(TensorSlot(h.dtype, [], h.python) if loop
+            out.append(TensorSlot(h.dtype, [], h.python, weak=True) if loop
                        else WeakSlot(s.is_float, h.dtype, s.group))
         elif loop and isinstance(s, TensorSlot) and isinstance(h, TensorSlot) and \
                 s.dtype == h.dtype and s.shape.is_compatible_with(h.shape) and \
                 s.shape != h.shape and h.shape.most_specific_compatible_shape(s.shape) == h.shape:
-            out.append(TensorSlot(s.dtype, h.shape, s.python))
+            out.append(TensorSlot(s.dtype, h.shape, s.python, s.weak))
         else:
             out.append(s)
     return out

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from kgraph.operators.lists import GraphList
 from kgraph.operators.staging import is_staged
+from kgraph.operators.weak import WeakTensor
 
 
 class IndexedIterable:
@@ -95,7 +96,9 @@ class Enumerate(IndexedIterable):
         return self.inner.size()
 
     def get(self, k):
-        return (tf.cast(k, tf.int32) + self.start, self.inner.get(k))
+        # The index is a Python int in Python: weak (it takes the dtype of the
+        # values it meets, ``v + j`` on int64 or float values, and prints as an int).
+        return (WeakTensor(tf.cast(k, tf.int32) + self.start, False), self.inner.get(k))
 
 
 class Zip(IndexedIterable):
@@ -166,8 +169,14 @@ def enumerate_(iterable, start=0):
         # Indices are int32, like every other index kgraph makes (range, len).
         indexed = inner.dataset.enumerate(start).map(
             lambda i, x: (tf.cast(i, tf.int32), x))
-        return DatasetIterable(indexed, description="enumerate of a tf.data.Dataset")
+        return DatasetIterable(indexed, transform=_weak_index,
+                               description="enumerate of a tf.data.Dataset")
     return Enumerate(inner, start)
+
+
+def _weak_index(element):
+    index, value = element
+    return WeakTensor(index, False), value
 
 
 def reversed_(seq):

@@ -35,6 +35,14 @@ def _read(v):
     return v.checked() if isinstance(v, MaybeUnbound) else v
 
 
+def _read_plain(v):
+    """``_read``, and a Python number carried as a tensor (``WeakTensor``) as that
+    tensor: ``in`` compares it element by element with Python's cross-type
+    meaning (``_eq``)."""
+    from kgraph.operators.weak import plain
+    return plain(_read(v))
+
+
 def _bool_tensor(v):
     v = tf.convert_to_tensor(v)
     return v if v.dtype == tf.bool else tf.cast(v, tf.bool)
@@ -72,7 +80,11 @@ def _tf_chain(value, thunks, is_and, loc):
     (Python's ``False == 0``).
     """
     from kgraph.operators.control_flow import _tf_if
+    from kgraph.operators.staging import is_weak_proxy
 
+    # A Python number (weak: a WeakTensor, or a scratch trace's stand-in) is
+    # the result as it is: it takes the other operand's dtype (``c or max(t)``).
+    weak = value if is_weak_proxy(value) else None
     value = tf.convert_to_tensor(value)
     learned = []
 
@@ -89,7 +101,7 @@ def _tf_chain(value, thunks, is_and, loc):
                 tf.is_tensor(out) or isinstance(out, (int, float))):
             target = out.dtype if tf.is_tensor(out) else tf.convert_to_tensor(out).dtype
             return (tf.cast(value, target),)
-        return (value,)
+        return (value if weak is None else weak,)
 
     # ``a and b`` is ``b if a else a``; ``a or b`` is ``b if not a else a``.
     test = _as_condition(value) if is_and else tf.logical_not(_as_condition(value))
@@ -121,7 +133,7 @@ def not_(value):
 
 def in_(x, container):
     """``x in container``."""
-    x, container = _read(x), _read(container)
+    x, container = _read_plain(x), _read_plain(container)
     if not _tensor_membership(x, container):
         return x in container
     loc = caller_location()
@@ -131,7 +143,7 @@ def in_(x, container):
 
 def not_in(x, container):
     """``x not in container``."""
-    x, container = _read(x), _read(container)
+    x, container = _read_plain(x), _read_plain(container)
     if not _tensor_membership(x, container):
         return x not in container
     loc = caller_location()
@@ -164,9 +176,9 @@ def compare(left, op, right, *rest):
 def _compare(left, op, right, rest, loc):
     left, right = _read(left), _read(right)
     if op == "in":
-        result = _in_at(right, left, loc)
+        result = _in_at(_read_plain(right), _read_plain(left), loc)
     elif op == "not in":
-        result = _not_in_at(right, left, loc)
+        result = _not_in_at(_read_plain(right), _read_plain(left), loc)
     else:
         result = _OPS[op](left, right)
     if not rest:
@@ -194,7 +206,7 @@ def _tensor_membership(x, container):
             container, (tf.data.Dataset, GraphList)):
         return True
     if isinstance(container, (list, tuple, set, frozenset, dict)):
-        return any(tf.is_tensor(e) for e in container)
+        return any(tf.is_tensor(e) or is_staged(e) for e in container)
     return False
 
 
@@ -212,7 +224,7 @@ def _contains(container, x, loc_text):
             "'in' on a tf.data.Dataset cannot be staged", location=loc_text,
             hints=("reduce the dataset first, e.g. dataset.reduce(...)",))
     try:
-        elements = list(container)
+        elements = [_read_plain(e) for e in container]
     except TypeError:
         raise StagingTypeError(
             f"argument of type '{type(container).__name__}' is not iterable",

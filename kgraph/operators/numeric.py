@@ -57,6 +57,7 @@ from kgraph.operators.iterables import IndexedIterable, TensorRange
 from kgraph.operators.lists import GraphList, reduce_list
 from kgraph.operators.staging import (caller_location, is_staged, is_weak_proxy,
                                       location_text, record)
+from kgraph.operators.weak import WeakTensor, plain, reweak, unweak_args
 
 _MISSING = object()
 
@@ -82,13 +83,13 @@ def _here():
 # ------------------------------------------------------------- min / max
 
 def min_(*args, key=None, default=_MISSING):
-    args = tuple(_read(a) for a in args)
-    return _extreme("min", args, key, default, _here())
+    args, weak = unweak_args(tuple(_read(a) for a in args))
+    return reweak(_extreme("min", args, key, default, _here()), weak)
 
 
 def max_(*args, key=None, default=_MISSING):
-    args = tuple(_read(a) for a in args)
-    return _extreme("max", args, key, default, _here())
+    args, weak = unweak_args(tuple(_read(a) for a in args))
+    return reweak(_extreme("max", args, key, default, _here()), weak)
 
 
 def _extreme(kind, args, key, default, loc):
@@ -268,14 +269,17 @@ def _bool(e, kind, loc):
 # --------------------------------------------------------------- round
 
 def round_(number, ndigits=None):
-    number, ndigits = _read(number), _read(ndigits)
+    (number, ndigits), weak = unweak_args((_read(number), _read(ndigits)))
+    return reweak(_round(number, ndigits, _here()), weak)
+
+
+def _round(number, ndigits, loc):
     if not tf.is_tensor(number) or not is_staged(number) and not is_staged(ndigits):
         if tf.is_tensor(number):
             number = number.numpy().item()
         if tf.is_tensor(ndigits):
             ndigits = int(ndigits)
         return builtins.round(number, ndigits)
-    loc = _here()
     if tf.is_tensor(ndigits):
         raise UnsupportedStagingError(
             "round(x, n) with a tensor n", location=loc,
@@ -312,10 +316,13 @@ def _round_int(x, q):
 # -------------------------------------------------------------- divmod
 
 def divmod_(a, b):
-    a, b = _read(a), _read(b)
+    (a, b), weak = unweak_args((_read(a), _read(b)))
+    return reweak(_divmod(a, b, _here()), weak)
+
+
+def _divmod(a, b, loc):
     if not (tf.is_tensor(a) or tf.is_tensor(b)):
         return builtins.divmod(a, b)
-    loc = _here()
     at, bt = _divmod_operands(a, b, loc)
     if at.dtype.is_integer:
         return tf.math.floordiv(at, bt), tf.math.floormod(at, bt)
@@ -397,6 +404,10 @@ def _dense(v):
     return isinstance(v, (tf.Tensor, tf.Variable))
 
 
+def _dense_or_weak(v):
+    return _dense(v) or isinstance(v, WeakTensor)
+
+
 def _number(v):
     """A Python (or NumPy) scalar number, or a Weak stand-in for one."""
     import numpy as np
@@ -407,6 +418,8 @@ def _number(v):
 
 def _is_float_number(v):
     import numpy as np
+    if isinstance(v, WeakTensor):
+        return v.is_float
     if is_weak_proxy(v):
         return isinstance(v.value, float)
     return isinstance(v, (float, np.floating))
@@ -439,10 +452,14 @@ def _float_operands(a, b):
 
 def mod(a, b):
     """``a % b``: Python's remainder (the divisor's sign, also for a zero)."""
-    a, b = _read(a), _read(b)
+    (a, b), weak = unweak_args((_read(a), _read(b)))
+    return reweak(_mod(a, b), weak)
+
+
+def _mod(a, b):
     if isinstance(a, str):                  # a template the strings pass could not see
         from kgraph.operators.strings import percent_text
-        return percent_text(a, b, _here())
+        return percent_text(a, b, location_text(caller_location(3)))
     pair = _float_operands(a, b)
     if pair is None:
         return a % b
@@ -454,22 +471,26 @@ def mod(a, b):
 
 def floordiv(a, b):
     """``a // b``: for floats CPython's ``(a - a % b) / b``, snapped to an integer."""
-    a, b = _read(a), _read(b)
+    (a, b), weak = unweak_args((_read(a), _read(b)))
     pair = _float_operands(a, b)
     if pair is None:
-        return a // b
-    return _float_divmod(*pair)[0]
+        return reweak(a // b, weak)
+    return reweak(_float_divmod(*pair)[0], weak)
 
 
 def pow_(a, b, mod=None):
     """``a ** b`` (and ``pow(a, b)``): an int tensor to a negative Python int,
     or to a Python float, is a float (Python's result); everything else is
     TensorFlow's pow."""
-    a, b, mod = _read(a), _read(b), _read(mod)
+    (a, b), weak = unweak_args((_read(a), _read(b)))
+    return reweak(_pow(a, b, _read(mod)), weak)
+
+
+def _pow(a, b, mod):
     if mod is not None:
         if _dense(a) or _dense(b) or _dense(mod):
             raise UnsupportedStagingError(
-                "pow(a, b, mod) of tensors", location=_here(),
+                "pow(a, b, mod) of tensors", location=location_text(caller_location(3)),
                 hints=("compute it with a loop of multiplications, each taken % mod",))
         return builtins.pow(a, b, mod)
     if _dense(a) and (a.dtype.is_integer or a.dtype == tf.bool) and _number(b):
@@ -486,7 +507,7 @@ def pow_(a, b, mod=None):
 def mod_assign(a, b):
     """``a %= b`` (in place for values that define ``__imod__``)."""
     a, b = _read(a), _read(b)
-    if _dense(a) or _dense(b) or isinstance(a, str):
+    if _dense_or_weak(a) or _dense_or_weak(b) or isinstance(a, str):
         return mod(a, b)
     a %= b
     return a
@@ -494,7 +515,7 @@ def mod_assign(a, b):
 
 def floordiv_assign(a, b):
     a, b = _read(a), _read(b)
-    if _dense(a) or _dense(b):
+    if _dense_or_weak(a) or _dense_or_weak(b):
         return floordiv(a, b)
     a //= b
     return a
@@ -502,7 +523,7 @@ def floordiv_assign(a, b):
 
 def pow_assign(a, b):
     a, b = _read(a), _read(b)
-    if _dense(a) or _dense(b):
+    if _dense_or_weak(a) or _dense_or_weak(b):
         return pow_(a, b)
     a **= b
     return a
@@ -511,7 +532,11 @@ def pow_assign(a, b):
 # ------------------------------------------------- int(), float(), bool()
 
 def int_(x=0, *args, **kwargs):
-    x = _read(x)
+    (x,), weak = unweak_args((_read(x),))
+    return reweak(_int(x, *args, **kwargs), weak)
+
+
+def _int(x, *args, **kwargs):
     if args or kwargs or not _dense(x) or not is_staged(x):
         return builtins.int(x, *args, **kwargs)
     if x.dtype == tf.string:
@@ -522,11 +547,16 @@ def int_(x=0, *args, **kwargs):
         return tf.cast(x, tf.int32)
     if x.dtype.is_floating:
         return tf.cast(x, int_of_width(x.dtype))   # truncates toward zero, as Python
-    raise StagingTypeError(f"int() of a {x.dtype.name} tensor", location=_here())
+    raise StagingTypeError(f"int() of a {x.dtype.name} tensor",
+                           location=location_text(caller_location(3)))
 
 
 def float_(x=0.0):
-    x = _read(x)
+    (x,), weak = unweak_args((_read(x),))
+    return reweak(_float(x), weak)
+
+
+def _float(x):
     if not _dense(x) or not is_staged(x):
         return builtins.float(x)
     if x.dtype == tf.string:
@@ -535,11 +565,12 @@ def float_(x=0.0):
         return x
     if x.dtype.is_integer or x.dtype == tf.bool:
         return tf.cast(x, python_float(x.dtype))
-    raise StagingTypeError(f"float() of a {x.dtype.name} tensor", location=_here())
+    raise StagingTypeError(f"float() of a {x.dtype.name} tensor",
+                           location=location_text(caller_location(3)))
 
 
 def bool_(x=False):
-    x = _read(x)
+    x = plain(_read(x))
     if not _dense(x) or not is_staged(x):
         return builtins.bool(x)
     if x.shape.rank not in (0, None):

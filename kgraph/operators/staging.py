@@ -31,6 +31,10 @@ def describe(value):
     """Why a value sends a statement down the graph or the Python path."""
     if isinstance(value, tf.data.Dataset):
         return "a tf.data.Dataset"
+    from kgraph.operators.weak import WeakTensor
+    if isinstance(value, WeakTensor):
+        return (f"a Python {'float' if value.is_float else 'int'} carried as a "
+                f"{value.dtype.name} tensor")
     if tf.is_tensor(value):
         kind = "symbolic tensor" if is_staged(value) else "eager tensor"
         return f"a {kind} ({value.dtype.name})"
@@ -85,5 +89,7 @@ def display_name(name, role=None):
 
 
 def is_weak_proxy(value):
-    from kgraph.operators.weak import Weak
-    return isinstance(value, Weak)
+    """A ``Weak`` stand-in of a scratch trace, or a ``WeakTensor`` (a Python
+    number graph control flow carries): both are staged numbers."""
+    from kgraph.operators.weak import Weak, WeakTensor
+    return isinstance(value, (Weak, WeakTensor))

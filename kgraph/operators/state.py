@@ -41,7 +41,8 @@ from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UndefinedVariableError)
 from kgraph.operators.lists import GraphList, TypedList
 from kgraph.operators.undefined import InLoop, MaybeUnbound, Undefined, Unobserved
-from kgraph.operators.weak import Group, Weak, unwrap
+from kgraph.operators.weak import (DEFAULT_DTYPE, Group, Weak, WeakTensor, fits_python,
+                                   unwrap)
 
 
 @dataclasses.dataclass
@@ -76,19 +77,30 @@ class OneBranchError(UndefinedVariableError):
 
 
 def is_python_number(v):
-    return isinstance(v, (bool, numbers.Number, np.generic, Weak)) and not isinstance(
-        v, np.ndarray)
+    return isinstance(v, (bool, numbers.Number, np.generic, Weak, WeakTensor)) and \
+        not isinstance(v, np.ndarray)
 
 
 def _is_weak_number(v):
-    """A Python int or float (not a bool, not a NumPy scalar: those have dtypes)."""
-    return isinstance(v, Weak) or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    """A Python int or float (not a bool, not a NumPy scalar: those have dtypes),
+    or one that graph control flow already carries (a ``WeakTensor``)."""
+    return isinstance(v, (Weak, WeakTensor)) or (
+        isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
 def _is_float_number(v):
     if isinstance(v, Weak):
         return v.group.root().is_float or isinstance(v.value, float)
+    if isinstance(v, WeakTensor):
+        return v.is_float
     return isinstance(v, float)
+
+
+def _number_flow(value, dtype):
+    """A Python number (or WeakTensor) as a tensor of ``dtype``."""
+    if isinstance(value, WeakTensor):
+        return value.as_dtype(dtype)
+    return tf.constant(unwrap(value), dtype=dtype)
 
 
 def _python_type_name(is_float):
@@ -241,12 +253,18 @@ class StrSlot(Slot):
 # ---------------------------------------------------------------- tensor
 
 class TensorSlot(Slot):
-    """A dense tensor of one dtype; ``python`` names the Python type it came from."""
+    """A dense tensor of one dtype; ``python`` names the Python type it came from.
 
-    def __init__(self, dtype, shape, python=None):
+    ``weak``: the value is a Python number carried as a tensor (a ``WeakSlot``
+    whose dtype was learned): it decodes to a ``WeakTensor``, which takes the
+    dtype of the tensors it meets after the loop as the number would.
+    """
+
+    def __init__(self, dtype, shape, python=None, weak=False):
         self.dtype = tf.as_dtype(dtype)
         self.shape = tf.TensorShape(shape)
         self.python = python
+        self.weak = weak and python is not None
 
     def _key(self):
         return (self.dtype, tuple(self.shape.as_list()) if self.shape.rank is not None
@@ -259,7 +277,7 @@ class TensorSlot(Slot):
         if isinstance(value, Undefined):     # a branch that has not returned yet
             return self.zeros()
         if is_python_number(value):
-            return tf.constant(unwrap(value), dtype=self.dtype)
+            return _number_flow(value, self.dtype)
         t = value
         if entry and self.shape.rank is not None and t.shape != self.shape:
             t = tf.compat.v1.placeholder_with_default(t, self.shape)   # relaxed invariant
@@ -269,6 +287,11 @@ class TensorSlot(Slot):
 
     def zeros(self):
         return placeholder_like(tf.TensorSpec(self.shape, self.dtype))
+
+    def decode(self, flow):
+        if self.weak and isinstance(flow, tf.Tensor):
+            return WeakTensor(flow, self.python == "float")
+        return flow
 
     def merge(self, new, site):
         if isinstance(new, MaybeUnbound):
@@ -282,7 +305,9 @@ class TensorSlot(Slot):
         if _is_weak_number(new) or isinstance(new, (bool, np.generic)):
             if isinstance(new, Weak) and (self.dtype.is_integer or self.dtype.is_floating):
                 new.group.meet(self.dtype)
-            if not _number_fits(unwrap(new), self.dtype):
+            fits = (fits_python(new.is_float, self.dtype) if isinstance(new, WeakTensor)
+                    else _number_fits(unwrap(new), self.dtype))
+            if not fits:
                 raise _kind_change(site, f"a {self.dtype.name} tensor", _kind_text(new),
                                    self.dtype)
             return self
@@ -294,6 +319,12 @@ class TensorSlot(Slot):
                 f"and {_kind_text(new)} in the other",
                 location=site.loc_text,
                 hints=(f"keep {site.shown} a tensor of dtype {self.dtype.name}",))
+        if new.dtype != self.dtype and self.weak and fits_python(self.python == "float",
+                                                                 new.dtype):
+            # A Python number (carried weak) on this path, a tensor on the other:
+            # the number takes the tensor's dtype, as it would in Python.
+            return TensorSlot(new.dtype, self.shape.most_specific_compatible_shape(new.shape)
+                              if site.loop else new.shape, self.python)
         if new.dtype != self.dtype:
             if not site.loop:
                 raise StagingTypeError(
@@ -309,7 +340,7 @@ class TensorSlot(Slot):
                        f"{site.shown} with the dtype it gets inside {site.where}",))
         if site.loop and not _fits(new.shape, self.shape):
             relaxed = self.shape.most_specific_compatible_shape(new.shape)
-            return TensorSlot(self.dtype, relaxed, self.python)
+            return TensorSlot(self.dtype, relaxed, self.python, self.weak)
         return self
 
 
@@ -328,7 +359,7 @@ def _kind_change(site, before, after, dtype):
 
 # ------------------------------------------------------------------ weak
 
-_DEFAULT_DTYPE = {False: tf.int32, True: tf.float32}
+_DEFAULT_DTYPE = DEFAULT_DTYPE      # see weak.py: int32 / float32, and why
 
 
 class WeakSlot(Slot):
@@ -355,7 +386,13 @@ class WeakSlot(Slot):
             return self.zeros()
         if isinstance(value, tf.Tensor):
             return value if value.dtype == self.dtype else tf.cast(value, self.dtype)
-        return tf.constant(unwrap(value), dtype=self.dtype)
+        return _number_flow(value, self.dtype)
+
+    def decode(self, flow):
+        # Still a Python number after the branch or loop: weak.
+        if isinstance(flow, tf.Tensor):
+            return WeakTensor(flow, self.is_float)
+        return flow
 
     def zeros(self):
         return tf.zeros([], self.dtype)
@@ -366,6 +403,9 @@ class WeakSlot(Slot):
         if _is_weak_number(value):
             if self.group is None:
                 self.group = Group(self.is_float)
+            if isinstance(value, WeakTensor):
+                # Carried already: the scratch trace continues from a zero of its kind.
+                value = 0.0 if value.is_float else 0
             return Weak(value, self.group)
         return super().scratch_value(value)
 
@@ -374,7 +414,7 @@ class WeakSlot(Slot):
         if self.group is not None:
             met = self.group.resolve()
             if met is not None and _dtype_fits_python(self.is_float, met):
-                return TensorSlot(met, [], python=_python_type_name(self.is_float))
+                return TensorSlot(met, [], python=_python_type_name(self.is_float), weak=True)
             ints = [d for d in self.group.root().met if d.is_integer]
             if self.is_float and ints and site is not None:
                 raise StagingTypeError(
@@ -384,7 +424,7 @@ class WeakSlot(Slot):
                     location=site.loc_text,
                     hints=(f"start {site.shown} as an int (e.g. 0 instead of 0.0), or cast "
                            f"the tensors: tf.cast(..., tf.float32)",))
-        return TensorSlot(self.dtype, [], python=_python_type_name(self.is_float))
+        return TensorSlot(self.dtype, [], python=_python_type_name(self.is_float), weak=True)
 
     def merge(self, new, site):
         if isinstance(new, MaybeUnbound):
@@ -400,6 +440,10 @@ class WeakSlot(Slot):
             if isinstance(new, Weak) and self.group is not None:
                 self.group.union(new.group)
             if new_float == self.is_float:
+                if isinstance(new, WeakTensor) and new.dtype != self.dtype and \
+                        _wider_dtype(new.dtype, self.dtype):
+                    # Carried wider on this path (it met an int64 in a loop): keep it.
+                    return WeakSlot(self.is_float, new.dtype, self.group)
                 return self
             if site.loop:
                 # An int that becomes a float in the loop (Python allows it):
@@ -431,9 +475,11 @@ class WeakSlot(Slot):
 
 
 def _dtype_fits_python(is_float, dtype):
-    if is_float:
-        return dtype.is_floating or dtype.is_complex
-    return dtype.is_integer or dtype.is_floating or dtype.is_complex
+    return fits_python(is_float, dtype)
+
+
+def _wider_dtype(a, b):
+    return a.size > b.size and (a.is_floating == b.is_floating)
 
 
 def _number_fits(value, dtype):
@@ -513,6 +559,16 @@ class NestSlot(Slot):
         return tf.nest.pack_sequence_as(value, [
             x if leaf is None else leaf.encode(x, entry)
             for leaf, x in zip(self.leaves, flat)])
+
+    def decode(self, flow):
+        if flow is None or not any(isinstance(leaf, (WeakSlot, TensorSlot))
+                                   for leaf in self.leaves):
+            return flow
+        flat = tf.nest.flatten(flow)
+        if len(flat) != len(self.leaves):
+            return flow
+        return tf.nest.pack_sequence_as(flow, [
+            x if leaf is None else leaf.decode(x) for leaf, x in zip(self.leaves, flat)])
 
     def zeros(self):
         flat = tf.nest.flatten(self.value)
@@ -739,15 +795,19 @@ def slot_for(value, entry=None, near=()):
         return TensorSlot(value.dtype, value.shape)
     if isinstance(value, Weak):
         return WeakSlot(_is_float_number(value), group=value.group)
+    if isinstance(value, WeakTensor):
+        return WeakSlot(value.is_float, value.dtype)
     if _is_weak_number(value):
         is_float = isinstance(value, float)
         provisional = None
-        if isinstance(entry, tf.Tensor) and _dtype_fits_python(is_float, entry.dtype):
+        if isinstance(entry, tf.Tensor) and (entry.dtype.is_floating if is_float
+                                             else entry.dtype.is_integer):
             provisional = entry.dtype
         else:
-            # An int compared with floats only is most likely used with them.
+            # Carried in a dtype of its own kind (an int stays an int: it prints
+            # as one, and converts where it meets floats).
             same_kind = [d for d in near if d.is_floating] if is_float else (
-                [d for d in near if d.is_integer] or [d for d in near if d.is_floating])
+                [d for d in near if d.is_integer])
             if same_kind:
                 provisional = same_kind[0]
         return WeakSlot(is_float, provisional)
@@ -825,6 +885,8 @@ def _check_nest(before, after, site):
             location=site.loc_text,
             hints=("keep the same nesting (same tuple/list lengths and dict keys)",)) from e
     for b, a in zip(tf.nest.flatten(before), tf.nest.flatten(after)):
+        if isinstance(a, WeakTensor) or isinstance(b, WeakTensor):
+            continue      # a Python number: its leaf slot decides whether it fits
         bd = getattr(b, "dtype", None)
         ad = getattr(a, "dtype", None)
         if bd is not None and ad is not None and tf.as_dtype(bd) != tf.as_dtype(ad):
@@ -848,6 +910,9 @@ def _kind_text(v):
         return "undefined"
     if isinstance(v, Weak):
         v = v.value
+    if isinstance(v, WeakTensor):
+        return (f"a Python {'float' if v.is_float else 'int'} (carried as a "
+                f"{v.dtype.name} tensor)")
     if isinstance(v, (tf.SparseTensor, tf.RaggedTensor)):
         return f"a {type(v).__name__} of dtype {v.dtype.name}"
     if tf.is_tensor(v):

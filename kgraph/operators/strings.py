@@ -27,9 +27,12 @@ _FORMATTER = string.Formatter()
 
 
 def _read(v):
-    """A name bound on some paths only (``MaybeUnbound``) read as its checked value."""
+    """A name bound on some paths only (``MaybeUnbound``) read as its checked value;
+    a Python number carried as a tensor (``WeakTensor``) as that tensor (an int
+    dtype for an int: it prints as one)."""
     from kgraph.operators.undefined import MaybeUnbound
-    return v.checked() if isinstance(v, MaybeUnbound) else v
+    from kgraph.operators.weak import plain_nest
+    return v.checked() if isinstance(v, MaybeUnbound) else plain_nest(v)
 
 _SPEC = re.compile(
     r"(?:(?P<fill>.)?(?P<align>[<>=^]))?(?P<sign>[-+ ])?(?P<z>z)?(?P<alt>#)?"

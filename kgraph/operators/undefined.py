@@ -198,11 +198,17 @@ class MaybeUnbound:
         # under XLA)
         from kgraph.operators import checks
         import tensorflow as tf
+        from kgraph.operators.weak import WeakTensor
         read, made, name = _user_frame(), self.where, self.name
+        weak = self.value if isinstance(self.value, WeakTensor) else None
         value = checks.gated(
             self.bound, lambda: unbound_error(read, made, name),
-            f"{UNBOUND_MARKER}{read or ''}@{made or ''}@{name}@", self.value,
-            location=read or made)
+            f"{UNBOUND_MARKER}{read or ''}@{made or ''}@{name}@",
+            self.value if weak is None else weak.tensor, location=read or made)
+        if weak is not None:
+            # A Python number (weak): it stays one, or takes the dtype asked for.
+            value = WeakTensor(value, weak.is_float)
+            return value if dtype is None else value.as_dtype(dtype)
         return value if dtype is None or dtype == value.dtype else tf.cast(value, dtype)
 
     def __tf_tensor__(self, dtype=None, name=None):
