@@ -315,7 +315,9 @@ class Tally(kgraph.GraphLayer):
         self.seen += 1
 
     def call(self, x):
-        self.seen = 0
+        # A tensor counter: a Python 0 carried out of the loop is a WeakTensor
+        # since the weak-number work, which a Keras layer cannot return yet.
+        self.seen = tf.constant(0)
         for v in x:
             if v > 0:
                 self.note()
