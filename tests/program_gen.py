@@ -80,6 +80,7 @@ FEATURES = (
     "attribute",     # obj.count += 1 on an object the function creates
     "partial",       # names bound on some paths only (both branches, one branch, a loop that runs)
     "mutations",     # in-place changes the converter cannot see: d.update, a helper, a method
+    "arith",         # % and // by negative divisors, **, pow, int()/float()/bool() of tensors
 )
 BASE = ("if", "while", "for_range", "loop_else", "break", "continue", "return", "boolops")
 DTYPES = ("int32", "int64", "float32", "float64")
@@ -213,7 +214,11 @@ class Generator:
                 kinds += ["abs", "minmax", "sumt", "lent"]
             if self.on("comprehension"):
                 kinds += ["comp"]
+        if self.on("arith"):
+            kinds += ["arith"]
         kind = self.pick(kinds)
+        if kind == "arith":
+            return self.arith(scope)
         if kind == "var":
             return self.var(scope)
         if kind == "lit":
@@ -265,6 +270,32 @@ class Generator:
             return f"min([v % {self.intlit(2, 5)} for v in t])"
         return f"[v - {self.lit()} for v in t][{self.r.randint(0, self.length - 1)}]"
 
+    def divisor(self):
+        """A nonzero literal divisor of either sign (halves for floats: exact)."""
+        if self.float:
+            return self.pick(["2.0", "-2.0", "0.5", "-0.5", "1.5", "-1.5"])
+        return self.pick(["2", "-2", "3", "-3", "5", "-1"])
+
+    def arith(self, scope):
+        """Python's %, //, ** and pow on the program's kind (exact in float32 too)."""
+        v = self.var(scope)
+        form = self.r.randint(0, 4)
+        if form == 0:
+            return f"{v} % {self.divisor()}"
+        if form == 1:
+            return f"{v} // {self.divisor()}"
+        if form == 2:
+            return f"({v} ** 2) % 97"
+        if form == 3:
+            return f"pow({v} % 7, 2)"
+        return f"(-{v}) % {self.divisor()}"
+
+    def conversion(self, scope):
+        """int()/float()/bool() of a value, in a condition."""
+        v = self.var(scope)
+        return self.pick([f"int({v}) == {self.r.randint(-2, 4)}", f"float({v}) > {self.lit()}",
+                          f"bool({v})", f"not bool({v} % {self.intlit(2, 3)})"])
+
     # -------------------------------------------------------------- conditions
     def comparison(self, scope):
         op = self.pick(["<", "<=", ">", ">=", "==", "!="])
@@ -292,7 +323,11 @@ class Generator:
                 kinds += ["absround"]
             if self.on("comprehension"):
                 kinds += ["anyall"]
+            if self.on("arith"):
+                kinds += ["conv"]
         kind = self.pick(kinds)
+        if kind == "conv":
+            return self.conversion(scope)
         if kind == "cmp":
             return self.comparison(scope)
         if kind == "and":
@@ -495,6 +530,13 @@ class Generator:
                 args.append(self.pick([f"f'{v}={{{v}}}'", f"f'<{{{v}}} {{{self.var(scope)}}}>'"]))
             elif kind == 2 and (scope.idx or scope.counters):
                 args.append(self.pick(scope.idx + scope.counters))
+            elif kind == 3 and self.on("arith") and self.chance(0.5):
+                v = self.var(scope)
+                forms = [f"float({v})", f"int({v})", f"{v} % {self.divisor()}",
+                         f"{v} // {self.divisor()}"]
+                if not self.float:   # (a float64 in Python: exact for ints only)
+                    forms.append(f"({v} * {v} + 1) ** -1")
+                args.append(self.pick(forms))
             else:
                 args.append(self.var(scope))
         sep = ", sep=','" if self.chance(0.15) else ""

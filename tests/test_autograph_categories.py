@@ -1260,8 +1260,7 @@ def collatz_path_max(n):
     return peak
 
 
-@program("user", "t", [1.5, -0.5], dtypes=FLOATS,
-         xfail="numeric: math.floor of a tensor is not converted (TypeError: must be real number, not SymbolicTensor)")
+@program("user", "t", [1.5, -0.5], dtypes=FLOATS)
 def math_module_call(x):
     return math.floor(x) + 1
 

@@ -12,6 +12,7 @@ expression, the user's file and line.
 """
 
 import math
+from math import sqrt
 
 import pytest
 import tensorflow as tf
@@ -289,3 +290,33 @@ def test_three_argument_pow_of_a_tensor_is_refused_at_the_line():
     assert isinstance(info.value, kgraph.StagingError)
     assert location(modular_power, "return pow(x, 3, 5)") in str(info.value)
     assert "hint" in str(info.value)
+
+
+# =========================================================================
+# the math module on tensors
+# =========================================================================
+
+def math_functions(x):
+    print(math.floor(x), math.ceil(x), math.trunc(x), math.fabs(x), math.copysign(3, x),
+          math.fmod(x, 2), sqrt(x * x), math.isnan(x), math.isinf(x), math.pow(x, 2),
+          math.floor(x / 2), math.isfinite(x))
+    return math.floor(x) + 1, math.ceil(x / 4), sqrt(abs(x)), math.exp(x - x)
+
+
+@dtypes
+def test_math_functions_of_tensors(dtype):
+    for x in ([7, -7, 0, 3] if dtype.is_integer else [2.5, -2.5, 0.0, -0.5, 7.0]):
+        check(math_functions, T(x, dtype))
+
+
+def greatest_divisor(x):
+    return math.gcd(x, 12)
+
+
+def test_math_function_without_a_graph_twin_is_refused_at_the_line():
+    with pytest.raises(NotImplementedError) as info:
+        kgraph.function(greatest_divisor)(tf.constant(8))
+    assert isinstance(info.value, kgraph.StagingError)
+    msg = str(info.value)
+    assert location(greatest_divisor, "return math.gcd(x, 12)") in msg and "gcd" in msg
+    assert "hint" in msg

@@ -14,7 +14,8 @@ from kgraph.operators.lists import (list_append, list_delitem, list_extend, list
                                     sorted_, tuple_)
 from kgraph.operators.logical import and_, compare, in_, not_, not_in, or_
 from kgraph.operators.numeric import (all_, any_, bool_, divmod_, float_, floordiv,
-                                      floordiv_assign, int_, max_, min_, mod, mod_assign,
+                                      floordiv_assign, int_, math_call, max_, min_, mod,
+                                      mod_assign,
                                       pow_, pow_assign, round_, sum_)
 from kgraph.operators.strings import (format_, fstring, fvalue, percent_format, repr_,
                                       str_, str_format)
@@ -30,5 +31,5 @@ __all__ = [
     "reversed_", "all_", "any_", "divmod_", "max_", "min_", "round_", "sum_",
     "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
     "set_loop_options", "bool_", "float_", "int_", "floordiv", "floordiv_assign", "mod",
-    "mod_assign", "pow_", "pow_assign", "bound",
+    "mod_assign", "pow_", "pow_assign", "math_call", "bound",
 ]

@@ -628,3 +628,74 @@ def translate_arithmetic(message):
             hints=("make the base a float (2.0 ** n, or tf.cast(x, tf.float32) ** n)",),
             kind="negative-int-power")
     return None
+
+
+# ------------------------------------------------- the math module on tensors
+
+def _math_table():
+    import math
+    as_int = "int"       # Python gives an int: the int of the float's width
+    as_float = "float"   # Python gives a float: ints computed in float64
+    as_bool = "bool"
+    return {
+        math.floor: (as_int, tf.math.floor), math.ceil: (as_int, tf.math.ceil),
+        math.trunc: (as_int, lambda x: tf.where(x < 0, tf.math.ceil(x), tf.math.floor(x))),
+        math.sqrt: (as_float, tf.math.sqrt), math.exp: (as_float, tf.math.exp),
+        math.expm1: (as_float, tf.math.expm1), math.log1p: (as_float, tf.math.log1p),
+        math.log2: (as_float, lambda x: tf.math.log(x) / tf.math.log(tf.constant(2, x.dtype))),
+        math.log10: (as_float, lambda x: tf.math.log(x) / tf.math.log(tf.constant(10, x.dtype))),
+        math.log: (as_float, lambda x, base=None: tf.math.log(x) if base is None
+                   else tf.math.log(x) / tf.math.log(base)),
+        math.sin: (as_float, tf.math.sin), math.cos: (as_float, tf.math.cos),
+        math.tan: (as_float, tf.math.tan), math.asin: (as_float, tf.math.asin),
+        math.acos: (as_float, tf.math.acos), math.atan: (as_float, tf.math.atan),
+        math.sinh: (as_float, tf.math.sinh), math.cosh: (as_float, tf.math.cosh),
+        math.tanh: (as_float, tf.math.tanh), math.fabs: (as_float, tf.math.abs),
+        math.atan2: (as_float, tf.math.atan2), math.pow: (as_float, tf.math.pow),
+        math.hypot: (as_float, lambda a, b: tf.math.sqrt(a * a + b * b)),
+        math.fmod: (as_float, lambda a, b: tf.raw_ops.TruncateMod(x=a, y=b)),
+        math.copysign: (as_float, lambda a, b: tf.where(_negative(b), -tf.abs(a), tf.abs(a))),
+        math.isnan: (as_bool, tf.math.is_nan), math.isinf: (as_bool, tf.math.is_inf),
+        math.isfinite: (as_bool, tf.math.is_finite),
+    }
+
+
+_MATH = None
+
+
+def math_call(fn, *args):
+    """``math.f(*args)``: Python's own on Python values and eager tensors; on
+    symbolic tensors the TensorFlow op, with Python's result kind (an int
+    from ``floor``/``ceil``/``trunc``, a float from the others, ints computed
+    in float64)."""
+    global _MATH
+    args = tuple(_read(a) for a in args)
+    if not any(_dense(a) and is_staged(a) for a in args):
+        # (eager scalars as the Python numbers they hold: math.trunc needs __trunc__)
+        return fn(*(a.numpy().item() if _dense(a) and a.shape.rank == 0 else a
+                    for a in args))
+    if _MATH is None:
+        _MATH = _math_table()
+    entry = _MATH.get(fn)
+    if entry is None:
+        raise UnsupportedStagingError(
+            f"math.{fn.__name__}() of a symbolic tensor", location=_here(),
+            hints=(f"use the TensorFlow function (tf.math...), or call math.{fn.__name__} "
+                   f"on Python values",))
+    kind, op = entry
+    tensors = [a for a in args if _dense(a)]
+    dtype = tensors[0].dtype
+    if any(t.dtype != dtype for t in tensors):
+        raise StagingTypeError(
+            f"math.{fn.__name__}() of tensors of different dtypes "
+            f"({', '.join(t.dtype.name for t in tensors)})", location=_here(),
+            hints=("cast them to one dtype",))
+    if kind == "int" and dtype.is_integer:
+        return args[0]
+    if not dtype.is_floating:
+        dtype = python_float(dtype)
+    xs = [tf.cast(a, dtype) if _dense(a) else tf.convert_to_tensor(a, dtype) for a in args]
+    out = op(*xs)
+    if kind == "int":
+        out = tf.cast(out, int_of_width(dtype))
+    return out

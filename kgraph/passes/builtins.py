@@ -4,12 +4,16 @@
 ``repr``, ``format``, ``min``, ``max``, ``sum``, ``any``, ``all``, ``round`` and
 ``divmod``, ``int``, ``float``, ``bool`` and ``pow`` called by their
 builtin name (and not shadowed by the user) call kgraph's versions, which
-behave exactly like the builtins on Python values.
+behave exactly like the builtins on Python values. Calls of the ``math``
+module's functions (``math.floor(x)``, ``sqrt(x)`` imported from it) become
+``kg__.math_call(math.floor, x)``: the function itself on Python values, the
+TensorFlow op on symbolic tensors.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 
 import gast
 
@@ -39,7 +43,18 @@ class _Builtins(gast.NodeTransformer):
         if isinstance(f, gast.Name) and f.id in _REPLACED and f.id not in self.shadowed:
             if self.ctx.resolve(f, set()) is getattr(builtins, f.id):
                 node.func = T.runtime(_REPLACED[f.id])
+                return node
+        if isinstance(f, (gast.Name, gast.Attribute)) and not node.keywords and \
+                is_math_function(self.ctx.resolve(f, self.shadowed)):
+            # math.floor(x)... -> kg__.math_call(math.floor, x)
+            return gast.Call(func=T.runtime("math_call"), args=[f] + node.args, keywords=[])
         return node
+
+
+def is_math_function(fn):
+    """Is ``fn`` a function of the ``math`` module (``math.floor``...)?"""
+    name = getattr(fn, "__name__", None)
+    return isinstance(name, str) and callable(fn) and getattr(math, name, None) is fn
 
 
 def run(root, ctx):
