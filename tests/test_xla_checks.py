@@ -245,3 +245,152 @@ def test_variable_created_by_the_first_call_under_xla():
     with pytest.raises(AssertionError):
         f(tf.constant(-2.0))
     assert float(lazy.v.numpy()) == 3.0
+
+
+# ---------------------------------------------------------------------------
+# Iterators: iter(ds) / next(it) in tensor loops, for over a dataset with
+# break and return, exhausted iterators, distributed datasets.
+
+from reference_helpers import Dataset, Py  # noqa: E402
+
+
+def sum_of_next(xs, n):
+    it = iter(xs)
+    total = 0
+    for i in range(n):
+        x = next(it)
+        print("got", x)
+        total += x
+    return total
+
+
+def sum_until_big(xs):
+    total = 0
+    for x in xs:
+        if x > 3:
+            break
+        print("adding", x)
+        total += x
+    return total
+
+
+def first_big(xs):
+    for x in xs:
+        if x > 3:
+            return x
+    return -1
+
+
+def next_or_default(xs, n):
+    it = iter(xs)
+    total = 0
+    for i in range(n):
+        total += next(it, 100)
+    return total
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+@pytest.mark.parametrize("fn, extra", [
+    (sum_of_next, (Py(3),)), (sum_of_next, (T(5, tf.int32),)), (sum_until_big, ()),
+    (first_big, ()), (next_or_default, (T(7, tf.int32),))],
+    ids=["next-python-range", "next-tensor-range", "break", "return", "default"])
+def test_dataset_iterators_in_graph_loops_match_python(fn, extra, dtype):
+    values = [1, 2, 3, 4, 5]
+    if dtype.is_floating:
+        values = [float(v) for v in values]
+    check(fn, Dataset(values, dtype), *extra, eager=False)
+
+
+def test_next_on_an_exhausted_dataset_iterator_is_pythons_stop_iteration():
+    with pytest.raises(StopIteration):
+        sum_of_next([1, 2], 3)
+    f = kgraph.function(sum_of_next)
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant([1, 2]))
+    with pytest.raises(StopIteration) as info:
+        f(ds, tf.constant(3))
+    assert isinstance(info.value, KGraphError)
+    assert str(info.value).startswith(location(sum_of_next, "x = next(it)") + ":")
+    assert int(f(ds, tf.constant(2))) == 3
+
+
+@pytest.mark.slow
+def test_distributed_datasets_in_graph_loops_match_python_and_cannot_hang():
+    import json
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(HERE), "distributed_iterators_script.py")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(HERE)), env.get("PYTHONPATH", "")])
+    # A hang (TensorFlow's multi-device iterator made inside a graph and not
+    # read to its end) fails the test instead of stopping the suite.
+    proc = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True,
+                          timeout=240)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS ")]
+    assert lines, proc.stdout[-2000:] + proc.stderr[-4000:]
+    results = json.loads(lines[0][len("RESULTS "):])
+    with open(script) as f:
+        source = f.read().splitlines()
+
+    def line(text):
+        return next(i + 1 for i, ln in enumerate(source) if ln.strip() == text)
+    for dtype in ("float32", "float64"):
+        assert results[f"total_of/{dtype}/kgraph"] == results[f"total_of/{dtype}/python"] \
+            == ["ok", [45.0, 3.0]]
+        for n in (2, 3):
+            assert results[f"next/{n}/{dtype}/kgraph"] == results[f"next/{n}/{dtype}/python"]
+        python, kg = results[f"next/5/{dtype}/python"], results[f"next/5/{dtype}/kgraph"]
+        assert python[0] == kg[0] == "error" and "StopIteration" in kg[1], kg
+        assert kg[2].startswith(f"{script}:{line('batch = next(it)')}:"), kg
+        # An iterator made outside the function goes on across calls.
+        assert results[f"next/across-calls/{dtype}"] == [["ok", 6.0], ["ok", 22.0]]
+    for case, at in (("iter_inside", line("it = iter(dist)")),):
+        status, classes, text = results[case]
+        assert status == "error" and "NotImplementedError" in classes, results[case]
+        assert "hint" in text and "hang" in text, text
+        assert text.startswith(f"{script}:{at}:"), text
+
+
+# ---------------------------------------------------------------------------
+# A GraphModel step compiled with XLA: the step's error register carries the
+# check out, and the step's state is undone (layers/_step_failures.py).
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+class UnboundInStepModel(kgraph.GraphModel):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        x, y = data
+        for i in tf.range(tf.cast(tf.reduce_max(x) < 50.0, tf.int32)):
+            scale = 1.0
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x, y, self(x, training=True)) * scale
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"loss": loss}
+
+
+@pytest.mark.slow
+def test_unbound_read_in_a_graph_model_step_under_xla():
+    x = np.ones((48, 3), np.float32)
+    y = np.ones((48, 1), np.float32)
+    x[40] = 100.0                        # batch 3 (batch size 16): the loop runs zero times
+    model = UnboundInStepModel()
+    model.compile("adam", "mse", jit_compile=True)
+    model.build((None, 3))
+    with pytest.raises(UnboundLocalError) as info:
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    text = str(info.value)
+    assert "'scale'" in text
+    from reference_helpers import line_of
+    line = line_of(UnboundInStepModel.train_step, "loss = self.compute_loss")
+    assert f"{HERE}:{line}" in text, text
+    assert int(model.optimizer.iterations.numpy()) == 2     # the failing step was undone

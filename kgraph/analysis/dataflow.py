@@ -89,7 +89,9 @@ def analyze(fn_node, head_reads=None):
             _Liveness(facts, head_reads or {}, summaries).block(fn.body, set())
             params = set(_param_names(fn.args))
             own = (set(scopes.assigned(fn.body)) | params) - scopes.declared_outer(fn)
-            _Definite(facts, summaries, own).block(fn.body, params)
+            definite = _Definite(facts, summaries, own)
+            definite.block(fn.body, params)
+            definite.finish()
     return facts
 
 
@@ -249,6 +251,18 @@ class _Definite:
         self.facts = facts
         self.assigned = summaries.assigned
         self.own = own      # the function's own variables (parameters included)
+        self.bound_reads = {}   # reads of own variables certainly bound there
+        self.through_exits = set()
+
+    def finish(self):
+        """Reads of a variable that an ``if`` with an exiting branch binds on
+        every other path are checked too, although certainly bound: the
+        exiting path may carry a value of an enclosing graph loop that is bound
+        on some run-time paths only, so the value after the ``if`` is one too
+        (its check passes on every path that reads it)."""
+        for key, n in self.bound_reads.items():
+            if n.id in self.through_exits:
+                self.facts.unbound_reads[key] = n
 
     def block(self, stmts, defined):
         d = _copy(defined)
@@ -290,8 +304,10 @@ class _Definite:
                 # visit sees the loop head's fixed point.
                 if n.id in d:
                     self.facts.unbound_reads.pop(id(n), None)
+                    self.bound_reads[id(n)] = n
                 else:
                     self.facts.unbound_reads[id(n)] = n
+                    self.bound_reads.pop(id(n), None)
 
     def _loop(self, node, d, targets):
         """Definitely bound at the loop head: what is bound before it and at the
@@ -318,6 +334,8 @@ class _Definite:
             # Only an if with a branch that leaves the scope can have names
             # bound after it that one branch leaves unbound.
             self.facts[node].defined_after = after if exits else None
+            if exits and after is not EXITED:
+                self.through_exits |= after - d
             return after
         if isinstance(node, gast.While):
             self.facts[node].defined = _copy(d)

@@ -8,7 +8,8 @@ from kgraph.operators.calls import call, comp_iter, comprehension
 from kgraph.operators.composites import read_attr, read_item, write_attr, write_item
 from kgraph.operators.control_flow import (for_stmt, if_exp, if_stmt, set_loop_options,
                                            while_stmt)
-from kgraph.operators.iterables import enumerate_, len_, range_, reversed_, zip_
+from kgraph.operators.iterables import (enumerate_, iter_, len_, next_, range_, reversed_,
+                                        zip_)
 from kgraph.operators.lists import (list_append, list_delitem, list_extend, list_insert,
                                     list_, list_mutate, list_pop, list_setitem, set_element_type,
                                     sorted_, tuple_)
@@ -31,5 +32,5 @@ __all__ = [
     "reversed_", "all_", "any_", "divmod_", "max_", "min_", "round_", "sum_",
     "format_", "fstring", "fvalue", "percent_format", "repr_", "str_", "str_format",
     "set_loop_options", "bool_", "float_", "int_", "floordiv", "floordiv_assign", "mod",
-    "mod_assign", "pow_", "pow_assign", "math_call", "bound",
+    "mod_assign", "pow_", "pow_assign", "math_call", "bound", "iter_", "next_",
 ]

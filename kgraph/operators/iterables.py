@@ -12,8 +12,10 @@ import builtins
 
 import tensorflow as tf
 
+from kgraph.errors import GraphStopIteration, StagingValueError, UnsupportedStagingError
+from kgraph.operators import checks
 from kgraph.operators.lists import GraphList
-from kgraph.operators.staging import is_staged
+from kgraph.operators.staging import caller_location, is_staged, location_text, record
 from kgraph.operators.weak import WeakTensor
 
 
@@ -225,3 +227,76 @@ def len_(value):
             return value.shape[0]
         return tf.shape(value)[0]
     return builtins.len(value)
+
+
+# -- iter / next --------------------------------------------------------------
+#
+# ``it = iter(ds)`` inside a graph is TensorFlow's iterator (its state is a
+# resource, so ``next(it)`` in a graph loop reads one element per iteration).
+# ``next(it)`` on an exhausted iterator raises Python's StopIteration
+# (``GraphStopIteration``, naming the user's line) after the call, through a
+# run-time check, instead of TensorFlow's OutOfRangeError; ``next(it, default)``
+# gives ``default`` as Python does.
+
+_NO_DEFAULT = object()
+
+_DISTRIBUTED_HINTS = (
+    "make the iterator outside the function (it = iter(dist_dataset)) and pass it in: "
+    "next(it) in a tensor loop then reads one element per iteration, across calls",
+    "or iterate the whole distributed dataset with a for loop without break/return, "
+    "or iterate the dataset before distributing it (ds.take(n))")
+
+
+def _distributed_refusal(what, loc):
+    return UnsupportedStagingError(
+        f"{what} a distributed dataset inside a graph function: TensorFlow's multi-device "
+        f"iterator made inside a graph can hang when it is not read to its end (the "
+        f"function never returns)", location=location_text(loc), hints=_DISTRIBUTED_HINTS,
+        kind="distributed-iterator")
+
+
+def iter_(*args):
+    """``iter(x)``: Python's, except a distributed dataset inside a graph (refused:
+    an iterator made there that is not read to its end can hang TensorFlow)."""
+    if (len(args) == 1 and isinstance(args[0], tf.distribute.DistributedDataset)
+            and not tf.executing_eagerly()):
+        raise _distributed_refusal("iter() of", caller_location())
+    return builtins.iter(*args)
+
+
+def _is_graph_iterator(value):
+    return (isinstance(value, (tf.data.Iterator, tf.distribute.DistributedIterator))
+            and not tf.executing_eagerly())
+
+
+def next_(iterator, default=_NO_DEFAULT):
+    """``next(it)`` / ``next(it, default)``: Python's on Python iterators; on a
+    TensorFlow iterator inside a graph, the next element, Python's StopIteration
+    when there is none (raised after the call), or ``default``."""
+    if not _is_graph_iterator(iterator):
+        if default is _NO_DEFAULT:
+            return builtins.next(iterator)
+        return builtins.next(iterator, default)
+    loc = caller_location()
+    where = location_text(loc)
+    record("next", "graph", "a TensorFlow iterator: get_next_as_optional", loc)
+    opt = iterator.get_next_as_optional()
+    if default is _NO_DEFAULT:
+        deps = checks.require(
+            opt.has_value(),
+            lambda: GraphStopIteration("next() on an exhausted iterator: it has no more "
+                                       "elements", location=where,
+                                       hints=("give a default: next(it, default)",)),
+            f"StopIteration: next() on an exhausted iterator (at {where})", location=where)
+        with tf.control_dependencies(deps):
+            return opt.get_value()
+    spec = opt.element_spec
+    try:
+        # (the branches may differ in shape, as Python's results do)
+        fallback = tf.nest.map_structure(lambda s, d: tf.cast(d, s.dtype), spec, default)
+        return tf.cond(opt.has_value(), opt.get_value, lambda: fallback)
+    except (TypeError, ValueError) as e:
+        raise StagingValueError(
+            f"next(it, default): the default {default!r} does not have the structure, dtype "
+            f"and shape of the iterator's elements ({spec})", location=where,
+            hints=("give a default like an element, e.g. tf.zeros_like(...)",)) from e

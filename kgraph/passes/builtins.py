@@ -1,8 +1,8 @@
 """Builtins whose Python form cannot take a staged value.
 
 ``print``, ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``str``,
-``repr``, ``format``, ``min``, ``max``, ``sum``, ``any``, ``all``, ``round`` and
-``divmod``, ``int``, ``float``, ``bool`` and ``pow`` called by their
+``repr``, ``format``, ``min``, ``max``, ``sum``, ``any``, ``all``, ``round``,
+``divmod``, ``int``, ``float``, ``bool``, ``pow``, ``iter`` and ``next`` called by their
 builtin name (and not shadowed by the user) call kgraph's versions, which
 behave exactly like the builtins on Python values. Calls of the ``math``
 module's functions (``math.floor(x)``, ``sqrt(x)`` imported from it) become
@@ -27,6 +27,9 @@ _REPLACED = {"print": "print_", "range": "range_", "len": "len_",
              "reversed": "reversed_", "int": "int_", "float": "float_", "bool": "bool_",
              "pow": "pow_"}
 
+
+# TensorFlow iterators (operators/iterables.py): Python's own on everything else.
+_REPLACED.update({"iter": "iter_", "next": "next_"})
 
 # Graph lists (operators/lists.py): Python's own, except on a list built in a graph loop.
 _REPLACED.update({"sorted": "sorted_", "list": "list_", "tuple": "tuple_"})

@@ -45,7 +45,9 @@ class _CheckReads(gast.NodeTransformer):
 
     def visit_Name(self, node):
         if id(node) in self.reads:
-            return T.copy_location(T.call("bound", [node]), node)
+            call = T.call("bound", [node])
+            # (a name the lowering passes generated may have no location yet)
+            return T.copy_location(call, node) if hasattr(node, "lineno") else call
         return node
 
 
