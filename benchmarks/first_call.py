@@ -8,7 +8,10 @@ Two workloads, each defined in a module written to a new file and imported
 afresh for every sample (new file, new names: neither converter's cache can
 hit, see benchmarks/conversion.py):
 
-* **RNN layer**: a Keras layer whose ``call`` loops over the time steps of a
+* **RNN layer** (two rows: its weights made eagerly before the first call,
+  as a model built on a symbolic input has them; or made inside the first
+  trace of the step, which makes TensorFlow trace the step twice, on both
+  sides): a Keras layer whose ``call`` loops over the time steps of a
   ``[batch, time, features]`` input in Python (``for t in range(steps)``
   with ``steps`` a tensor), carrying the hidden state and appending each
   step's output to a list that is stacked at the end. kgraph: a
@@ -118,21 +121,35 @@ UNITS = 16
 X = tf.random.stateless_normal([4, 12, 8], seed=[1, 2])
 
 
-def _rnn(tmp, which):
+def _rnn(tmp, which, built_inside=False):
+    """The layer's weights are made eagerly before the first call on both
+    sides (``built_inside=False``), or inside the first trace of the step
+    (``True``): TensorFlow then traces the step twice (variables may only be
+    created on a first trace, which it runs again once they exist), on both
+    sides alike."""
     module, suffix = conversion.fresh_import(tmp, RNN_SOURCE)
     if which == "kgraph":
         layer = getattr(module, "KgRNN" + suffix)(UNITS)
-        step = tf.function(lambda x: layer(x), autograph=False)
+        step = tf.function(lambda x: layer(x), autograph=False)   # builds if needed
     else:
         layer = getattr(module, "TfRNN" + suffix)(UNITS)
         forward = getattr(module, "tf_forward" + suffix)
-        step = tf.function(lambda x: forward(layer, x))
 
-        def call():
+        def fwd(x):
+            if not layer.built:
+                layer.build(x.shape)
+            return forward(layer, x)
+        step = tf.function(fwd)
+
+    def call():
+        if not built_inside:
             layer.build(X.shape)
-            return step(X)
-        return call
-    return lambda: step(X)
+        return step(X)
+    return call
+
+
+def _rnn_built_inside(tmp, which):
+    return _rnn(tmp, which, built_inside=True)
 
 
 def _long_source():
@@ -153,7 +170,9 @@ def _long(tmp, which):
     return lambda: f(n, x)
 
 
-WORKLOADS = {"Keras RNN layer (12 steps)": _rnn, "200-line function (dense)": _long}
+WORKLOADS = {"Keras RNN layer (12 steps)": _rnn,
+             "Keras RNN layer, built in the first trace": _rnn_built_inside,
+             "200-line function (dense)": _long}
 
 
 def _time_first_call(make, tmp, which):

@@ -227,3 +227,75 @@ def test_counter_is_off_outside_its_block():
         pass
     kgraph.function(tensor_loop)(tf.constant(2))
     assert traces.real() == 0 and traces.scratch() == 0
+
+
+# ------------------------- a list only appended to: its element type guessed
+
+def running(x, n):
+    h = x * 0
+    outputs = []
+    for t in range(n):
+        tick("body")
+        h = h * 2 + x
+        outputs.append(h)
+    return sum(outputs), len(outputs)
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.int64, tf.float32, tf.float64])
+def test_list_appended_with_a_state_tensor_needs_no_scratch_trace(dtype):
+    # The converter passes appends=(('outputs', 'h'),): the list is built as
+    # a graph list of h's type right away, checked at the append.
+    assert check(running, T(3, dtype), T(4, tf.int32)) == (78, 4)
+    out, traces = traced(running, tf.constant(3, dtype), tf.constant(4))
+    assert [int(v) for v in out] == [78, 4] and out[0].dtype == dtype
+    line = line_of(running, "for t in range(n)")
+    assert traces.real(line, "body") == 1 and traces.scratch(line, "body") == 0
+    assert calls["body"] == 1
+    report = kgraph.explain(kgraph.function(running), tf.constant(3, dtype), tf.constant(4))
+    assert any("list 'outputs' enters the loop empty" in d.reason and
+               "the type of 'h'" in d.reason for d in report.decisions)
+
+
+def grows_appended(x, n):
+    h = x
+    outputs = []
+    for t in range(n):
+        h = tf.concat([x, x], 0) + h[0]
+        outputs.append(h)
+    return len(outputs), outputs[-1]
+
+
+def test_wrong_element_guess_costs_one_discarded_build_like_no_guess():
+    # h's shape changes: the guess (h's type on entry, shape [1]) is wrong at
+    # the append (shape [2]); that build learns the list's element type and
+    # h's relaxed shape at once.
+    out, traces = traced(grows_appended, tf.constant([5.0]), tf.constant(3))
+    assert int(out[0]) == 3 and out[1].numpy().tolist() == [20.0] * 2
+    line = line_of(grows_appended, "for t in range(n)")
+    assert traces.real(line, "body") == 1 and traces.scratch(line, "body") == 1
+    report = kgraph.explain(kgraph.function(grows_appended), tf.constant([5.0]),
+                            tf.constant(3))
+    assert any("guessed for list 'outputs'" in d.reason and "did not hold" in d.reason
+               for d in report.decisions)
+
+
+def maybe_appends(x, n, flag):
+    h = x
+    outputs = []
+    for t in range(n):
+        h = h + 1
+        if flag:
+            outputs.append(h)
+    return len(outputs), h
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_guessed_list_that_is_not_appended_stays_a_python_list(flag):
+    from reference_helpers import Py
+    assert check(maybe_appends, T(1, tf.int64), T(3, tf.int32), Py(flag)) == (
+        3 if flag else 0, 4)
+    out, traces = traced(maybe_appends, tf.constant(1, tf.int64), tf.constant(3), flag)
+    line = line_of(maybe_appends, "for t in range(n)")
+    assert traces.real(line, "body") == 1
+    assert traces.scratch(line, "body") == (0 if flag else 1)
+    assert int(out[0]) == (3 if flag else 0) and int(out[1]) == 4

@@ -58,16 +58,22 @@ def get_source(fn):
     # stands, under an "if 1:", not dedented: dedenting would also change the
     # text of its multi-line string literals.
     indented = raw[:1] in (" ", "\t")
+    # Blank lines before the definition give the parsed tree the user's own
+    # line numbers (no walk to shift them). Parsed once by Python's own
+    # parser: the Python tree is checked against the running code (verify)
+    # and converted to gast for the passes (which does not change it).
+    head = "if 1:\n" if indented else ""
+    pad = "\n" * max(start - 1 - head.count("\n"), 0)
     try:
-        module = gast.parse("if 1:\n" + raw if indented else raw)
+        module = ast.parse(pad + head + raw)
     except SyntaxError as e:
         raise ConversionError(f"cannot parse the source of {code.co_qualname}: {e.msg}",
                               location=f"{filename}:{start}") from None
-    node = module.body[0].body[0] if indented else module.body[0]
-    if not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
+    py_node = module.body[0].body[0] if indented else module.body[0]
+    if not isinstance(py_node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         raise _no_source_error(fn, "the source found is not a function definition")
-    _shift_lines(node, start - 2 if indented else start - 1)
-    verify(fn, node, filename)
+    node = gast.ast_to_gast(py_node)
+    verify(fn, py_node, filename)
     return Source(filename, node, text)
 
 
@@ -139,14 +145,6 @@ def _lambda_source(fn, filename):
 def _lambda_params(node):
     a = node.args
     return [x.id for x in a.posonlyargs + a.args + a.kwonlyargs]
-
-
-def _shift_lines(node, offset):
-    for n in gast.walk(node):
-        if "lineno" in n._attributes and getattr(n, "lineno", None) is not None:
-            n.lineno += offset
-            if getattr(n, "end_lineno", None) is not None:
-                n.end_lineno += offset
 
 
 # -- Is the source found the code that runs? ---------------------------------
@@ -244,8 +242,9 @@ def enclosing_class(qualname):
 
 
 def _recompiled(fn, node, filename):
+    """``node`` is a Python tree (which this changes) or a gast tree."""
     code = fn.__code__
-    tree = gast.gast_to_ast(node)
+    tree = node if type(node).__module__ == "ast" else gast.gast_to_ast(node)
     line = tree.lineno
     if isinstance(tree, ast.Lambda):
         stmt = ast.Expr(value=tree)
@@ -267,10 +266,12 @@ def _recompiled(fn, node, filename):
                            kw_defaults=[], kwarg=None, defaults=[]),
         body=pre + body + [ast.Return(value=ast.Constant(None))], decorator_list=[],
         returns=None, type_comment=None, type_params=[])
-    for n in pre + [factory] + body[:1]:
+    # Only the nodes made here lack locations: the parsed tree has them all.
+    made = [factory, body[0]] + [n for stmt in pre + factory.body[-1:] for n in ast.walk(stmt)]
+    for n in made:
         if getattr(n, "lineno", None) is None:
             n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, 0, line, 0
-    module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
+    module = ast.Module(body=[factory], type_ignores=[])
     flags = code.co_flags & _FUTURE_FLAGS
     compiled = compile(module, filename, "exec", flags=flags, dont_inherit=True)
     found = []

@@ -19,6 +19,7 @@ from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UnsupportedStagingError)
 from kgraph.operators import iterables, mutations
 from kgraph.operators.composites import carrying
+from kgraph.operators.element_guess import ElementGuess
 from kgraph.operators.undefined import InLoopRead, in_loop, learn_from_body, mark_exits
 from kgraph.operators.lists import GraphList, truth
 from kgraph.operators.undefined import MaybeUnbound, Undefined
@@ -26,7 +27,7 @@ from kgraph.operators.staging import (caller_location, describe, is_staged,
                                       location_text, record)
 from kgraph.operators.state import (ListSlot, MaybeSlot, NestSlot, Site, TensorSlot, UndefinedSlot,
                                     WeakSlot,
-                                    _ConvertList, merge_all, slot_for)
+                                    _ConvertList, _element_spec_of, merge_all, slot_for)
 from kgraph.operators.weak import Group, Weak, unwrap
 
 # A site traces its bodies at most: one scratch trace (only when a Python
@@ -388,14 +389,17 @@ _UNSTAGEABLE_HINTS = {
 
 # ------------------------------------------------------------------------ while
 
-def while_stmt(test, body, state, names, unstageable=None, composites=None):
-    """``while test(*state): state = body(*state)``."""
+def while_stmt(test, body, state, names, unstageable=None, composites=None, appends=()):
+    """``while test(*state): state = body(*state)``.
+
+    ``appends``: ``(list name, appended name or None)`` for the state lists the
+    body only appends to (see ``_guess_lists``)."""
     cond = truth(test(*state))
     if is_staged(cond):
         loc = caller_location()
         _refuse_unstageable(unstageable, "a while loop on a tensor", loc)
         record("while", "graph", "condition is a symbolic tensor: tf.while_loop", loc)
-        return _while_composites(test, body, state, names, loc, composites)
+        return _while_composites(test, body, state, names, loc, composites, appends)
     if context.recorder() is not None:
         record("while", "python", _python_reason(cond))
     while cond:
@@ -408,23 +412,23 @@ def while_stmt(test, body, state, names, unstageable=None, composites=None):
             _refuse_unstageable(unstageable, "a while loop on a tensor", loc)
             record("while", "graph", "condition became a symbolic tensor after "
                                      "Python iterations: tf.while_loop", loc)
-            return _while_composites(test, body, state, names, loc, composites)
+            return _while_composites(test, body, state, names, loc, composites, appends)
     return state
 
 
-def _while_composites(test, body, state, names, loc, composites):
+def _while_composites(test, body, state, names, loc, composites, appends=()):
     def build(composites, watch):
         b = watch.wrap(body)
         if not composites:
-            return _tf_loop(test, b, state, names, loc, "the while loop")
+            return _tf_loop(test, b, state, names, loc, "the while loop", appends=appends)
         full, full_names, wrap, finish = carrying(composites, state, names)
         return finish(_tf_loop(wrap(test, returns_state=False), wrap(b), full, full_names,
-                               loc, "the while loop"))
+                               loc, "the while loop", appends=appends))
     return mutations.carry((body,), loc, "the while loop", "while", composites, build)
 
 
 def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
-             list_capacity=None, exact_steps=False):
+             list_capacity=None, exact_steps=False, appends=()):
     """Build one tf.while_loop, learning first what must be learned.
 
     Python numbers among the state have no dtype yet: the body (and test) are
@@ -443,16 +447,24 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
     if any(_has_weak(s) for s in slots):
         slots, options = _learn_in_scratch(test, body, state, names, slots, sites, loc,
                                            where, loc_text, options, table)
+    unguessed = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
+                 for s, n in zip(slots, names)]
+    guesses = []
+    if not context.jit_compile() or (list_capacity is not None and exact_steps):
+        # (Under XLA only where the list can be sized, as _size_list requires.)
+        slots, guesses = _guess_lists(slots, state, names, appends, loc)
     slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
-             for s, n in zip(slots, names)]
+             for s, n in zip(slots, names)] if guesses else unguessed
     owner = object()    # marks the placeholders this loop's body sees (InLoop)
     learned_unbound = False
     with context.learning_hints(table):
-        for _ in range(_MAX_ATTEMPTS):
+        attempt = 0
+        while attempt < _MAX_ATTEMPTS:
             with context.attempt() as att:
                 try:
                     return _build_loop(test, body, state, names, slots, sites, loc, loc_text,
-                                       where, options, list_capacity, owner)
+                                       where, options, list_capacity, owner,
+                                       guesses=guesses, unguessed=unguessed)
                 except InLoopRead as e:
                     # The body reads a variable first bound inside it (on an
                     # earlier iteration): learn its type in one scratch trace.
@@ -464,14 +476,47 @@ def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
                                                        loc, where, loc_text, options, table)
                     slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
                              for s, n in zip(slots, names)]
+                    guesses = [g for g in guesses
+                               if any(getattr(s, "guess", None) is g for s in slots)]
                 except _Learned as learned:
+                    attempt += 1
                     att.discard()
                     _note_learned(slots, learned.slots, sites, loc, "a first build")
                     slots = [_size_list(s, list_capacity, exact_steps, n, where, loc_text)
                              for s, n in zip(learned.slots, names)]
                     options = learned.options or options
+                    guesses = [g for g in guesses
+                               if any(getattr(s, "guess", None) is g for s in slots)]
     raise StagingError(f"could not agree on the types of the variables of {where}",
                        location=loc_text)
+
+
+def _guess_lists(slots, state, names, appends, loc):
+    """Slots for the lists that enter the loop empty and that its body only
+    appends to (``appends``, from the converter): a graph list whose element
+    type is guessed from the state variable appended (its type on entry), so
+    the loop is built once instead of learning the type in a first build
+    thrown away. Each append checks the guess (``element_guess.py``); a wrong
+    guess learns what the first build would (``_check_guesses``). Returns
+    (slots, guesses)."""
+    if not appends:
+        return slots, []
+    index = {n: i for i, n in enumerate(names)}
+    out, guesses = list(slots), []
+    for name, source in appends:
+        i, j = index.get(name), index.get(source)
+        if i is None or j is None or type(state[i]) is not list or state[i] or \
+                not isinstance(slots[i], NestSlot) or not isinstance(slots[j], TensorSlot):
+            continue
+        spec = tf.TensorSpec(slots[j].shape, slots[j].dtype)
+        guess = ElementGuess(spec, name, source)
+        out[i] = ListSlot(spec, getattr(slots[i], "capacity", None), guess)
+        guesses.append(guess)
+        record("note", "note", f"list '{name}' enters the loop empty and is only appended "
+                               f"to: accumulated in a TensorArray of {spec.dtype.name} "
+                               f"{spec.shape} elements (the type of '{source}', checked at "
+                               f"each append), without a first build to learn it", loc)
+    return out, guesses
 
 
 def _has_weak(slot):
@@ -582,7 +627,7 @@ def _size_list(slot, capacity, exact_steps, name, where, loc_text):
                    "appending exactly once per iteration",
                    "or preallocate a tensor and write into it with "
                    "tensor_scatter_nd_update"))
-    return ListSlot(slot.element, capacity)
+    return ListSlot(slot.element, capacity, slot.guess)
 
 
 class LoopOptions:
@@ -622,7 +667,7 @@ class LoopOptions:
 
 
 def _build_loop(test, body, state, names, slots, sites, loc, loc_text, where, options,
-                list_capacity, owner=None):
+                list_capacity, owner=None, guesses=(), unguessed=None):
     init = [s.encode(v, entry=True) if s.carried else None for v, s in zip(state, slots)]
     live = [i for i, e in enumerate(init) if e is not None]
     live_set = set(live)
@@ -649,11 +694,15 @@ def _build_loop(test, body, state, names, slots, sites, loc, loc_text, where, op
     def body_fn(*flat):
         context.count_trace(loc, "body")
         inputs = unpack(flat)
+        for g in guesses:
+            g.reset()
         with context.loop_options_scope() as recorded:
             out = body(*inputs)
         if not isinstance(out, tuple) or len(out) != len(names):
             raise StagingError(f"internal: {where} body returned {out!r}", location=loc_text)
         merged = merge_all(out, slots, sites)
+        if guesses:
+            merged = _check_guesses(merged, guesses, unguessed, sites, loc)
         new_options = options.updated(recorded, inputs)
         if any(not _encodes_like(m, s) for m, s in zip(merged, slots)) or (
                 new_options.key() != options.key()):
@@ -677,7 +726,7 @@ def _build_loop(test, body, state, names, slots, sites, loc, loc_text, where, op
                                maximum_iterations=maximum_iterations,
                                name=op_name(where, loc))
         del result
-        return tuple(unpack([]))
+        return _without_guesses(unpack([]), guesses)
     loop_vars = [init[i] for i in live]
     kwargs = {}
     if options.invariants or any(hasattr(slots[i], "spec") for i in live):
@@ -693,15 +742,43 @@ def _build_loop(test, body, state, names, slots, sites, loc, loc_text, where, op
                            name=op_name(where, loc), **kwargs)
     if not isinstance(result, (list, tuple)):
         result = [result]
-    return tuple(unpack(result))
+    return _without_guesses(unpack(result), guesses)
+
+
+def _check_guesses(merged, guesses, unguessed, sites, loc):
+    """The merged slots of a body traced with guessed list elements: a guess
+    that did not hold is replaced by what a first build with the Python list
+    learns (a graph list of the last value's type; the Python list itself if
+    nothing was appended), which throws this build away."""
+    merged = list(merged)
+    for i, slot in enumerate(merged):
+        g = getattr(slot, "guess", None)
+        if g is None or g not in guesses or g.holds:
+            continue
+        record("note", "note", f"the element type guessed for list '{g.name}' (that of "
+                               f"'{g.source}') did not hold: learned in a first build", loc)
+        if g.appended:
+            merged[i] = ListSlot(_element_spec_of([g.last], sites[i]), slot.capacity)
+        else:
+            merged[i] = unguessed[i]
+    return merged
+
+
+def _without_guesses(values, guesses):
+    """The loop's results, its graph lists no longer checking its guesses."""
+    for v in values:
+        if isinstance(v, GraphList) and v.guess is not None and v.guess in guesses:
+            v.guess = None
+    return tuple(values)
 
 
 # -------------------------------------------------------------------------- for
 
 def for_stmt(iterable, body, state, names, extra_test=None, unstageable=None,
-             composites=None):
+             composites=None, appends=()):
     """``for x in iterable: state = body(x, *state)``, stopping early when
-    ``extra_test(*state)`` (the lowered ``break``) becomes false."""
+    ``extra_test(*state)`` (the lowered ``break``) becomes false. ``appends``:
+    as for ``while_stmt``."""
     graph_iter = iterables.as_graph_iterable(iterable)
     if graph_iter is not None:
         loc = caller_location()
@@ -713,8 +790,8 @@ def for_stmt(iterable, body, state, names, extra_test=None, unstageable=None,
                 full, full_names, wrap, finish = carrying(composites, state, names)
                 return finish(_tf_for(graph_iter, wrap(b, lead=1), full, full_names,
                                       extra_test and wrap(extra_test, returns_state=False),
-                                      loc))
-            return _tf_for(graph_iter, b, state, names, extra_test, loc)
+                                      loc, appends))
+            return _tf_for(graph_iter, b, state, names, extra_test, loc, appends)
         return mutations.carry((body,), loc, "the for loop", "for", composites, build)
     if context.recorder() is not None:
         record("for", "python", f"iterates {describe_iterable(iterable)}")
@@ -765,9 +842,9 @@ def describe_iterable(iterable):
     return f"a Python {type(iterable).__name__}"
 
 
-def _tf_for(graph_iter, body, state, names, extra_test, loc):
+def _tf_for(graph_iter, body, state, names, extra_test, loc, appends=()):
     if isinstance(graph_iter, iterables.DatasetIterable):
-        return _tf_dataset_for(graph_iter, body, state, names, extra_test, loc)
+        return _tf_dataset_for(graph_iter, body, state, names, extra_test, loc, appends)
     def with_extra(go, s):
         if extra_test is not None:
             more = extra_test(*s)
@@ -789,7 +866,7 @@ def _tf_for(graph_iter, body, state, names, extra_test, loc):
             return (v + step,) + tuple(body(v, *s))
 
         out = _tf_loop(range_test, range_body, (graph_iter.start,) + tuple(state),
-                       ("<iteration>",) + tuple(names), loc, "the for loop")
+                       ("<iteration>",) + tuple(names), loc, "the for loop", appends=appends)
         return out[1:]
 
     n = graph_iter.size()
@@ -804,11 +881,11 @@ def _tf_for(graph_iter, body, state, names, extra_test, loc):
     # The trip count bounds the loop for XLA (and sizes its list accumulators).
     out = _tf_loop(test, loop_body, (k0,) + tuple(state), ("<iteration>",) + tuple(names), loc,
                    "the for loop", maximum_iterations=n if xla else None, list_capacity=n,
-                   exact_steps=extra_test is None)
+                   exact_steps=extra_test is None, appends=appends)
     return out[1:]
 
 
-def _tf_dataset_for(graph_iter, body, state, names, extra_test, loc):
+def _tf_dataset_for(graph_iter, body, state, names, extra_test, loc, appends=()):
     iterator = iter(graph_iter.dataset)
     first = iterator.get_next_as_optional()
 
@@ -826,7 +903,7 @@ def _tf_dataset_for(graph_iter, body, state, names, extra_test, loc):
         return (iterator.get_next_as_optional(),) + new
 
     out = _tf_loop(test, loop_body, (first,) + tuple(state), ("<iterator>",) + tuple(names),
-                   loc, "the for loop over a dataset")
+                   loc, "the for loop over a dataset", appends=appends)
     return out[1:]
 
 

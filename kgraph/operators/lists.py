@@ -111,6 +111,7 @@ class GraphList:
     """
 
     description = "a list accumulated in a graph loop"
+    guess = None   # an ElementGuess to check appends against (operators/element_guess.py)
 
     def __init__(self, ta, length, element, capacity=None, static_count=0, name=None):
         self.graph = _current_graph()
@@ -186,8 +187,10 @@ class GraphList:
 
     def copy(self):
         """A new list with the same elements (``xs.copy()``, ``list(xs)``, ``xs[:]``)."""
-        return GraphList(self.ta, self.length, self.element, self.capacity,
-                         self.static_count, self.name)
+        new = GraphList(self.ta, self.length, self.element, self.capacity,
+                        self.static_count, self.name)
+        new.guess = self.guess
+        return new
 
     # --------------------------------------------------------------- helpers
 
@@ -271,6 +274,8 @@ class GraphList:
         self._append(value)
 
     def _append(self, value):
+        if self.guess is not None and not self.guess.check(value):
+            return   # a wrong guess: this build is thrown away (element_guess.py)
         value = _as_element(value, self.element, self)
         self.ta = self.ta.write(self.length, value)
         self.length = self.length + 1

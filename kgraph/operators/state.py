@@ -640,9 +640,10 @@ class ListSlot(Slot):
     ``capacity`` is set when XLA needs the final size up front.
     """
 
-    def __init__(self, element, capacity=None):
+    def __init__(self, element, capacity=None, guess=None):
         self.element = element
         self.capacity = capacity
+        self.guess = guess    # an ElementGuess: element is a guess to check
 
     def _key(self):
         return (self.element, self.capacity is not None)
@@ -656,7 +657,9 @@ class ListSlot(Slot):
         return value.to_flow()
 
     def decode(self, flow):
-        return GraphList.from_flow(flow, self.element, self.capacity)
+        out = GraphList.from_flow(flow, self.element, self.capacity)
+        out.guess = self.guess
+        return out
 
     def scratch_value(self, value):
         return self.decode(self.encode(value, entry=True))
@@ -673,7 +676,7 @@ class ListSlot(Slot):
                                    f"becomes {_kind_text(new)} inside {site.where}",
                                    location=site.loc_text)
         if new.element is not None and self.element is None:
-            return ListSlot(new.element, self.capacity)
+            return ListSlot(new.element, self.capacity, self.guess)
         return self
 
 
@@ -681,7 +684,7 @@ class _ConvertList(ListSlot):
     """Learned in an ``if``: the list must enter both branches as a GraphList."""
 
     def __init__(self, slot):
-        super().__init__(slot.element, slot.capacity)
+        super().__init__(slot.element, slot.capacity, slot.guess)
 
     def _key(self):
         return ("convert",) + super()._key()
@@ -780,7 +783,7 @@ def slot_for(value, entry=None, near=()):
     if isinstance(value, MaybeUnbound):
         return MaybeSlot(slot_for(value.value), value.name, value.where)
     if isinstance(value, GraphList):
-        return ListSlot(value.element)
+        return ListSlot(value.element, guess=value.guess)
     if isinstance(value, Undefined):
         return UndefinedSlot(value)
     if isinstance(value, tf.Variable):

@@ -16,6 +16,9 @@ Ordering constraints (each pass relies on the ones above it):
               formatting, not ``kg__.mod``) and lists (``xs[i] //= 2`` becomes a
               ``list_setitem`` of a ``//`` it then rewrites); before calls.
 * calls       before the lowering passes, so it sees only the user's calls.
+              It reuses the builtins pass's set of local names
+              (``common.all_local_names``): the passes between builtins and
+              calls must bind no new name and add no function.
 * named_exprs before loop_else and breaks: a ``:=`` in a while test moves
               into the body as ``if not test: break``.
 * loop_else   before returns, continues and breaks: a loop's ``else`` block

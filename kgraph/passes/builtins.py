@@ -18,7 +18,7 @@ import math
 import gast
 
 from kgraph.convert import templates as T
-from kgraph.passes.common import function_scopes, local_names
+from kgraph.passes.common import all_local_names
 
 _REPLACED = {"print": "print_", "range": "range_", "len": "len_",
              "enumerate": "enumerate_", "zip": "zip_", "str": "str_", "repr": "repr_",
@@ -61,8 +61,5 @@ def is_math_function(fn):
 
 
 def run(root, ctx):
-    shadowed = set()
-    if isinstance(root, gast.FunctionDef):
-        for fn in function_scopes(root, ctx):
-            shadowed |= local_names(fn)
+    shadowed = all_local_names(root, ctx) if isinstance(root, gast.FunctionDef) else set()
     return _Builtins(ctx, shadowed).visit(root)

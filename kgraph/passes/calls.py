@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from kgraph.convert import policy
 from kgraph.convert import templates as T
-from kgraph.passes.common import MISSING, RUNTIME, function_scopes, local_names
+from kgraph.passes.common import MISSING, RUNTIME, all_local_names, local_names
 
 
 _SET_LOOP_OPTIONS = tf.autograph.experimental.set_loop_options
@@ -63,10 +63,8 @@ class _Calls(gast.NodeTransformer):
 
 
 def run(root, ctx):
-    locals_ = set()
     if isinstance(root, gast.FunctionDef):
-        for fn in function_scopes(root, ctx):
-            locals_ |= local_names(fn)
+        locals_ = all_local_names(root, ctx)
     else:
         locals_ = local_names(root)
     return _Calls(ctx, locals_).visit(root)

@@ -31,6 +31,10 @@ class Context:
     namer: Namer
     for_breaks: dict = dataclasses.field(default_factory=dict)
     skip: set = dataclasses.field(default_factory=set)   # ids of nested defs left as is
+    # Names local to some function of the tree (``all_local_names``): made by
+    # the builtins pass, reused by the calls pass (the passes between them,
+    # strings and arithmetic, bind no new name and add no function).
+    local_names_of_tree: set = None
 
     def error(self, node, message, hints=()):
         return UnsupportedSyntaxError(message, location=f"{self.filename}:{node.lineno}",
@@ -73,6 +77,17 @@ def function_scopes(root, ctx):
         if isinstance(node, gast.FunctionDef) and id(node) not in ctx.skip:
             out.append(node)
     return out
+
+
+def all_local_names(root, ctx):
+    """The names local to ``root`` or to any function nested in it (computed
+    once per conversion: see ``Context.local_names_of_tree``)."""
+    if ctx.local_names_of_tree is None:
+        names = set()
+        for fn in function_scopes(root, ctx):
+            names |= local_names(fn)
+        ctx.local_names_of_tree = names
+    return ctx.local_names_of_tree
 
 
 def local_names(fn):

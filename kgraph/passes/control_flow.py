@@ -59,6 +59,8 @@ class _Rewriter:
         self.rebinders = []   # nested defs that rebind this function's variables
         self.maybe_unstageable = []
         self.composites = {}   # id(statement) -> its composite targets
+        self.appends = {}      # id(loop) -> {list name: appended name or None}
+        self.appended = []     # per function: the names assigned kg__.list_append(...)
         self.written = composites.Written()
         # Names a statement passes as state that may not be bound yet (from
         # the definite-assignment facts): bound to kg__.Undefined at the top
@@ -69,12 +71,13 @@ class _Rewriter:
     def function(self, fn):
         if id(fn) in self.ctx.skip:
             return
-        self.outer.append((scopes.declared_outer(fn), _decl_kinds(fn)))
-        self.rebinders.append(_nonlocal_rebinders(fn))
-        # Scanned once here: most functions have nothing unstageable, and then
-        # no statement needs its own scan.
-        self.maybe_unstageable.append(bool(self.rebinders[-1]) or any(
-            isinstance(n, gast.Try) for n in scopes.walk_no_scopes(fn)))
+        # Scanned once here: most functions have nothing unstageable (and no
+        # list appended to), and then no statement needs its own scan.
+        kinds, rebinders, has_try, appended = _scan(fn)
+        self.outer.append((set(kinds), kinds))
+        self.rebinders.append(rebinders)
+        self.maybe_unstageable.append(bool(rebinders) or has_try)
+        self.appended.append(appended)
         self.needs.append([])
         body = self.block(fn.body)
         # In the user's function a name certainly bound at the statement is bound.
@@ -82,6 +85,7 @@ class _Rewriter:
         fn.body = _bind_undefined(body, needs, _param_names(fn),
                                   fn.body[0] if fn.body else fn)
         self.maybe_unstageable.pop()
+        self.appended.pop()
         self.rebinders.pop()
         self.outer.pop()
 
@@ -106,6 +110,10 @@ class _Rewriter:
             self.composites[id(node)] = self.written(
                 node.body + node.orelse, set(self.facts[node].modified) | set(
                     scopes.assigned(node.target) if isinstance(node, gast.For) else ()))
+        if isinstance(node, (gast.While, gast.For)) and self.appended:
+            lists = self.appended[-1].intersection(self.facts[node].modified)
+            if lists:
+                self.appends[id(node)] = _append_only(node, lists)
         control = isinstance(node, (gast.If, gast.While, gast.For))
         for field in ("body", "orelse", "finalbody"):
             value = getattr(node, field, None)
@@ -251,6 +259,17 @@ class _Rewriter:
         return [T.copy_location(s, node) for s in stmts]
 
     # -- loops
+    def _appends_keyword(self, node, state):
+        """``appends=(('xs', 'h'),)``: the loop's state lists that its body only
+        appends to, each with the state variable it appends. A list that enters
+        the loop empty is then built right away as a graph list of that
+        variable's type, checked at each append (operators/control_flow.py),
+        instead of learning its element type in a first build thrown away."""
+        found = self.appends.pop(id(node), {})
+        pairs = [T.tuple_([T.const(n), T.const(src)])
+                 for n, src in found.items() if n in state and src in state]
+        return {"appends": T.tuple_(pairs)} if pairs else {}
+
     def _loop_vars(self, node, f):
         outer = self._outer_names()
         names = [n for n in f.modified if n in f.live_head and n not in outer]
@@ -269,7 +288,7 @@ class _Rewriter:
             self._def(body_name, state, node.body, T.tuple_(state), node, f.modified,
                       self._block_needs(node, "body"), f.defined),
         ]
-        keywords = {}
+        keywords = self._appends_keyword(node, state)
         unstageable = self._unstageable(node.body)
         if unstageable:
             keywords["unstageable"] = unstageable
@@ -293,7 +312,7 @@ class _Rewriter:
         self._need(node, state, f.defined)
         stmts = [self._def(body_name, [first] + state, prelude + node.body, T.tuple_(state),
                            node, f.modified, self._block_needs(node, "body"), f.defined)]
-        keywords = {}
+        keywords = self._appends_keyword(node, state)
         brk = self.ctx.for_breaks.get(id(node))
         if brk is not None:
             stmts.insert(0, self._def(test_name, state, [], T.call("not_", [T.name(brk[1])]),
@@ -307,6 +326,31 @@ class _Rewriter:
                                    T.str_tuple(state)], keywords)
         stmts.append(T.assign(state, call) if state else T.expr_stmt(call))
         return [T.copy_location(s, node) for s in stmts]
+
+
+def _append_only(loop, names):
+    """``{xs: v or None}`` for the names in ``names`` that ``loop`` (its target,
+    test and body, nested functions included) only uses as
+    ``xs = kg__.list_append(xs, value)``; ``v`` is the name the first of those
+    appends (when the value is a plain name)."""
+    parts = list(loop.body)
+    parts.append(loop.test if isinstance(loop, gast.While) else loop.target)
+    uses, appends = {}, {}
+    for part in parts:
+        for n in gast.walk(part):
+            if isinstance(n, gast.Name):
+                if n.id in names:
+                    uses[n.id] = uses.get(n.id, 0) + 1
+            elif isinstance(n, gast.Assign) and len(n.targets) == 1 and \
+                    isinstance(n.targets[0], gast.Name) and \
+                    is_runtime_call(n.value, "list_append") and len(n.value.args) == 2 \
+                    and not n.value.keywords and isinstance(n.value.args[0], gast.Name) \
+                    and n.value.args[0].id == n.targets[0].id:
+                value = n.value.args[1]
+                appends.setdefault(n.targets[0].id, []).append(
+                    value.id if isinstance(value, gast.Name) else None)
+    return {xs: found[0] for xs, found in appends.items()
+            if xs in names and uses.get(xs) == 2 * len(found)}
 
 
 def _bind_undefined(body, needs, params, like):
@@ -351,27 +395,41 @@ def _callee_name(node):
     return node.func.id if isinstance(node.func, gast.Name) else None
 
 
-def _nonlocal_rebinders(fn):
-    """{name of a def nested in ``fn``: line of its nonlocal statement} for the
-    nested defs that rebind a variable of ``fn``."""
-    found = {}
-    for node in scopes.walk_no_scopes(fn):
-        for child in gast.iter_child_nodes(node):
-            if isinstance(child, gast.FunctionDef):
-                for inner in gast.walk(child):
-                    rebound = [n for n in getattr(inner, "names", ())
-                               if n in scopes.assigned(child.body)]
-                    if isinstance(inner, gast.Nonlocal) and rebound:
-                        found[child.name] = (inner.lineno, rebound)
-                        break
-    return found
+def _scan(fn):
+    """What the rewriting of ``fn`` needs to know of it, in one walk that does
+    not enter nested scopes:
 
-
-def _decl_kinds(fn):
-    kinds = {}
-    for node in gast.walk(fn):
+    * ``{name: "global" | "nonlocal"}`` for the names ``fn`` itself declares;
+    * ``{name of a def nested in fn: (line of its nonlocal statement, names)}``
+      for the nested defs that rebind a variable of ``fn``;
+    * whether ``fn`` holds a ``try``;
+    * the names ``fn`` assigns ``kg__.list_append(...)`` (lists appended to).
+    """
+    kinds, nested, has_try, appended = {}, [], False, set()
+    todo = [fn]
+    while todo:
+        node = todo.pop()
         if isinstance(node, gast.Global):
             kinds.update({n: "global" for n in node.names})
         elif isinstance(node, gast.Nonlocal):
             kinds.update({n: "nonlocal" for n in node.names})
-    return kinds
+        elif isinstance(node, gast.Try):
+            has_try = True
+        elif isinstance(node, gast.Assign) and is_runtime_call(node.value, "list_append") \
+                and isinstance(node.targets[0], gast.Name):
+            appended.add(node.targets[0].id)
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, _SCOPES):
+                if isinstance(child, gast.FunctionDef):
+                    nested.append(child)
+            else:
+                todo.append(child)
+    rebinders = {}
+    for child in nested:
+        for inner in gast.walk(child):
+            rebound = [n for n in getattr(inner, "names", ())
+                       if n in scopes.assigned(child.body)]
+            if isinstance(inner, gast.Nonlocal) and rebound:
+                rebinders[child.name] = (inner.lineno, rebound)
+                break
+    return kinds, rebinders, has_try, appended
