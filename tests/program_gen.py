@@ -79,6 +79,7 @@ FEATURES = (
     "subscript",     # pair[0] = v on a Python list, d['k'] += v
     "attribute",     # obj.count += 1 on an object the function creates
     "partial",       # names bound on some paths only (both branches, one branch, a loop that runs)
+    "mutations",     # in-place changes the converter cannot see: d.update, a helper, a method
     "arith",         # % and // by negative divisors, **, pow, int()/float()/bool() of tensors
 )
 BASE = ("if", "while", "for_range", "loop_else", "break", "continue", "return", "boolops")
@@ -90,6 +91,13 @@ HEADER = '''\
 class Box:
     def __init__(self, count):
         self.count = count
+
+    def add(self, v):
+        self.count = (self.count + v) % 97
+
+
+def bump(d, v):
+    d['k'] = (d['k'] + v) % 97
 
 
 '''
@@ -394,6 +402,8 @@ class Generator:
             choices += ["pair", "dict"]
         if self.on("attribute"):
             choices.append("attr")
+        if self.on("mutations"):
+            choices.append("mutate")
         if self.on("partial") and depth <= self.MAX_DEPTH and self.budget > 0:
             choices += ["partial", "partial"]
         kind = self.pick(choices)
@@ -431,6 +441,10 @@ class Generator:
             if self.chance(0.5):
                 return [f"{pad}obj.count += {'1.0' if self.float else '1'}"], False
             return [f"{pad}obj.count = (obj.count + {self.num(scope)}) % 97"], False
+        if kind == "mutate":
+            return [pad + self.pick([f"bump(d, {self.num(scope)})",
+                                     f"d.update(k=(d['k'] + {self.num(scope)}) % 97)",
+                                     f"obj.add({self.num(scope)})"])], False
         if kind == "partial":
             return self.partial(indent, depth, scope, in_loop), False
         if kind == "if":
@@ -611,9 +625,10 @@ class Generator:
             self.extras.append("xs")
         if self.on("subscript"):
             lines.append(f"    pair = [{self.zero()}, {self.zero()}]")
+        if self.on("subscript") or self.on("mutations"):
             lines.append(f"    d = {{'k': {self.zero()}}}")
-            self.extras += ["pair", "d['k']"]
-        if self.on("attribute"):
+            self.extras += ["pair", "d['k']"] if self.on("subscript") else ["d['k']"]
+        if self.on("attribute") or self.on("mutations"):
             lines.append(f"    obj = Box({self.zero()})")
             self.extras.append("obj.count")
         scope = _Scope(["x", "y", "a", "b", "c"], ["n"], [])

@@ -70,6 +70,7 @@ _MARKERS = {
     "subscript": r"(pair\[\d\]|d\['k'\]) (\+)?=",
     "attribute": r"obj\.count (\+)?=",
     "partial": r"\b(e|z|last)\d+ =",
+    "mutations": r"(bump\(d, |d\.update\(|obj\.add\()",
 }
 
 

@@ -20,6 +20,7 @@ import types
 import tensorflow as tf
 
 from kgraph.errors import RecursiveStagingError, UnsupportedStagingError
+from kgraph.operators import mutations
 from kgraph.operators.staging import caller_location, is_staged, location_text
 
 RECURSION_LIMIT = 10
@@ -28,6 +29,7 @@ _active = threading.local()
 
 def call(f, *args, **kwargs):
     from kgraph.convert import policy
+    mutations.note_call(f, args, kwargs)
     target = policy.converted_callable(f)
     if target is f or tf.executing_eagerly():
         return target(*args, **kwargs)

@@ -25,11 +25,14 @@ branches it works like a name, set in a loop it is reported at the user's line.
 
 from __future__ import annotations
 
+import threading
+
 from kgraph.operators.lists import GraphList
 from kgraph.operators.undefined import Undefined
 
 
 def read_item(obj, key):
+    note_read(obj, "item", key)
     try:
         return obj[key]
     except (KeyError, IndexError):
@@ -37,10 +40,22 @@ def read_item(obj, key):
 
 
 def read_attr(obj, attr):
+    note_read(obj, "attr", attr)
     try:
         return getattr(obj, attr)
     except AttributeError:
         return Undefined(attr)
+
+
+# While ``operators/mutations.py`` asks which elements a statement's getter
+# reads (so that it does not learn them again), each read is noted here.
+_reads = threading.local()
+
+
+def note_read(obj, kind, key):
+    out = getattr(_reads, "out", None)
+    if out is not None:
+        out.append((id(obj), kind, key))
 
 
 def write_item(obj, key, value):

@@ -17,7 +17,7 @@ import tensorflow as tf
 from kgraph import context
 from kgraph.errors import (StagingError, StagingTypeError, StagingValueError,
                            UnsupportedStagingError)
-from kgraph.operators import iterables
+from kgraph.operators import iterables, mutations
 from kgraph.operators.composites import carrying
 from kgraph.operators.element_guess import ElementGuess
 from kgraph.operators.undefined import InLoopRead, in_loop, learn_from_body, mark_exits
@@ -76,14 +76,19 @@ def if_stmt(test, body, orelse, state, names, unstageable=None, composites=None,
                                      f"a tensor run under tf.cond", loc)
         else:
             record("if", "graph", "condition is a symbolic tensor: tf.cond", loc)
+        fns = (body, orelse)
         if unbound_on_exit:
             body = mark_exits(body, names, unbound_on_exit)
             orelse = mark_exits(orelse, names, unbound_on_exit)
-        if composites:
-            state, names, wrap, finish = carrying(composites, state, names)
-            return finish(_tf_if(test, wrap(body), wrap(orelse), state, names, loc,
-                                 "the if statement"))
-        return _tf_if(test, body, orelse, state, names, loc, "the if statement")
+
+        def build(composites, watch):
+            b, o = watch.wrap(body), watch.wrap(orelse)
+            if composites:
+                full, full_names, wrap, finish = carrying(composites, state, names)
+                return finish(_tf_if(test, wrap(b), wrap(o), full, full_names, loc,
+                                     "the if statement"))
+            return _tf_if(test, b, o, state, names, loc, "the if statement")
+        return mutations.carry(fns, loc, "the if statement", "if", composites, build)
     if context.recorder() is not None:
         if guard:
             record("guard", "python", f"statements after a {guard}: "
@@ -111,9 +116,11 @@ def if_exp(test, if_true, if_false):
 
 def _copy_lists(state):
     # Branches of a staged if are both traced: each must see its own copy of
-    # any Python list it may append to (graph lists are changed in place too).
-    return tuple(list(v) if type(v) is list else v.copy() if isinstance(v, GraphList) else v
-                 for v in state)
+    # any Python list it may append to (graph lists are changed in place too),
+    # and of a dict or set that it changes with a method (`d.clear()` makes `d`
+    # a state variable, see passes/lists.py).
+    return tuple(type(v)(v) if type(v) in (list, dict, set)
+                 else v.copy() if isinstance(v, GraphList) else v for v in state)
 
 
 def _tf_if(test, body, orelse, state, names, loc, where):
@@ -407,11 +414,14 @@ def while_stmt(test, body, state, names, unstageable=None, composites=None, appe
 
 
 def _while_composites(test, body, state, names, loc, composites, appends=()):
-    if not composites:
-        return _tf_loop(test, body, state, names, loc, "the while loop", appends=appends)
-    state, names, wrap, finish = carrying(composites, state, names)
-    return finish(_tf_loop(wrap(test, returns_state=False), wrap(body), state, names, loc,
-                           "the while loop", appends=appends))
+    def build(composites, watch):
+        b = watch.wrap(body)
+        if not composites:
+            return _tf_loop(test, b, state, names, loc, "the while loop", appends=appends)
+        full, full_names, wrap, finish = carrying(composites, state, names)
+        return finish(_tf_loop(wrap(test, returns_state=False), wrap(b), full, full_names,
+                               loc, "the while loop", appends=appends))
+    return mutations.carry((body,), loc, "the while loop", "while", composites, build)
 
 
 def _tf_loop(test, body, state, names, loc, where, maximum_iterations=None,
@@ -575,7 +585,7 @@ def _learn_in_scratch(test, body, state, names, slots, sites, loc, where, loc_te
 
     try:
         tf.function(scratch, autograph=False).get_concrete_function()
-    except StagingError:
+    except (StagingError, mutations.Mutated):
         raise
     except Exception as e:  # noqa: BLE001 - the real build reports real errors
         record("note", "note", f"the scratch trace of the loop body failed "
@@ -771,12 +781,15 @@ def for_stmt(iterable, body, state, names, extra_test=None, unstageable=None,
         loc = caller_location()
         _refuse_unstageable(unstageable, "a for loop over a tensor", loc)
         record("for", "graph", f"iterates {graph_iter.description}: tf.while_loop", loc)
-        if composites:
-            state, names, wrap, finish = carrying(composites, state, names)
-            return finish(_tf_for(graph_iter, wrap(body, lead=1), state, names,
-                                  extra_test and wrap(extra_test, returns_state=False), loc,
-                                  appends))
-        return _tf_for(graph_iter, body, state, names, extra_test, loc, appends)
+        def build(composites, watch):
+            b = watch.wrap(body)
+            if composites:
+                full, full_names, wrap, finish = carrying(composites, state, names)
+                return finish(_tf_for(graph_iter, wrap(b, lead=1), full, full_names,
+                                      extra_test and wrap(extra_test, returns_state=False),
+                                      loc, appends))
+            return _tf_for(graph_iter, b, state, names, extra_test, loc, appends)
+        return mutations.carry((body,), loc, "the for loop", "for", composites, build)
     if context.recorder() is not None:
         record("for", "python", f"iterates {describe_iterable(iterable)}")
     it = iter(iterable)

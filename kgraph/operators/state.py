@@ -1165,6 +1165,12 @@ def _kind_text(v):
 
 
 def _same_list(a, b):
+    """Two copies of one list, dict or set (each branch of a graph ``if`` changes
+    its own copy of a container it mutates, see ``control_flow._copy_lists``)."""
+    if type(a) is set and type(b) is set:
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(a[k] is b[k] for k in a)
     return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
             and all(x is y for x, y in zip(a, b)))
 
