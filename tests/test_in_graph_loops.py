@@ -279,6 +279,9 @@ def test_mirrored_strategy_two_cpus_same_loss_curve(tmp_path):
         print(json.dumps({{"one": one, "two": two}}))
     """))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # MirroredStrategy's cross-device all-reduce deadlocks on one inter-op thread
+    # (a runner that sets TF_NUM_INTEROP_THREADS=1 to stay quiet hung here).
+    env.pop("TF_NUM_INTEROP_THREADS", None)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -8,7 +8,7 @@ tensors of the program's dtype: results and printed output must be identical.
 
 The programs are seeded (the same programs on every run); a failure shows the
 program's source and its arguments. ``CI_FEATURES`` lists the constructs kgraph
-gets right today; the others are measured by the deep run::
+gets right today (all but ``mutations``); every construct is in the deep run::
 
     python3 -m tests.program_gen --n 2000 --seed 0
 
@@ -20,10 +20,12 @@ import pytest
 
 from tests import program_gen as gen
 
-# Constructs main converts with Python's exact meaning on all four dtypes.
-CI_FEATURES = gen.BASE + ("for_tensor", "ternary", "print", "boolvalue", "chained",
-                          "membership", "subscript", "attribute", "builtins", "assert",
-                          "comprehension", "lists")
+# Every construct of issues 8 and 9, on all four dtypes. "mutations" (in-place
+# changes made by helpers and methods) stays in the deep run only: 2 of these
+# 300 programs fail with it (a method mutating an attribute inside nested
+# tensor loops with an early return: InaccessibleTensorError, an error, never a
+# wrong value); see docs/benchmarks.md.
+CI_FEATURES = tuple(f for f in gen.FEATURES if f != "mutations")
 CI_PROGRAMS = 300
 CI_SEED = 20261202
 

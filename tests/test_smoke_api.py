@@ -39,7 +39,9 @@ def test_collatz_is_one_graph_call():
 def test_collatz_code_is_short_and_readable():
     code = kgraph.to_code(collatz)
     assert "kg__.while_stmt(loop_test_1, loop_body_1, (n, steps), ('n', 'steps'))" in code
-    assert "kg__.if_stmt(n % 2 == 0, if_body_1, else_body_1, (n,), ('n',))" in code
+    # % and // go through kg__.mod / kg__.floordiv (Python's float semantics on tensors)
+    assert "kg__.if_stmt(kg__.mod(n, 2) == 0, if_body_1, else_body_1, (n,), ('n',))" in code
+    assert "n = kg__.floordiv(n, 2)" in code
     assert len(code.splitlines()) <= 25
 
 
