@@ -237,7 +237,7 @@ class StrSlot(Slot):
 
     def merge(self, new, site):
         if isinstance(new, Undefined):
-            if isinstance(new, _NoReturn):
+            if isinstance(new, Unobserved):     # a path that returned: nothing to merge
                 return self
             raise OneBranchError([site.shown], site.where, site.loc_text)
         if _is_text(new):
