@@ -103,9 +103,10 @@ class InLoopRead(UndefinedVariableError):
         self.owner = value.owner
 
 
-def _read_in_loop(op):
+def _forward_to(accessor, op):
+    """``op`` applied to what the placeholder's ``accessor`` method gives."""
     def method(self, *args):
-        return getattr(self.read(), op)(*args)
+        return getattr(getattr(self, accessor)(), op)(*args)
     method.__name__ = op
     return method
 
@@ -113,7 +114,7 @@ def _read_in_loop(op):
 for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow "
             "rpow and rand or ror xor rxor neg pos abs lt le gt ge eq ne getitem bool "
             "index int float").split():
-    setattr(InLoop, f"__{_op}__", _read_in_loop(f"__{_op}__"))
+    setattr(InLoop, f"__{_op}__", _forward_to("read", f"__{_op}__"))
 InLoop.__hash__ = object.__hash__
 
 
@@ -237,17 +238,10 @@ def _user_frame():
     return None
 
 
-def _forward(op):
-    def method(self, *args):
-        return getattr(self.checked(), op)(*args)
-    method.__name__ = op
-    return method
-
-
 for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow "
             "rpow matmul rmatmul and rand or ror xor rxor neg pos abs invert lt le gt ge "
             "getitem bool len iter index int float").split():
-    setattr(MaybeUnbound, f"__{_op}__", _forward(f"__{_op}__"))
+    setattr(MaybeUnbound, f"__{_op}__", _forward_to("checked", f"__{_op}__"))
 
 
 def translate_unbound(message):

@@ -21,11 +21,10 @@ names and constants).
 
 from __future__ import annotations
 
-import copy
-
 import gast
 
 from kgraph.convert import templates as T
+from kgraph.passes.common import load_copy
 
 _OPS = {gast.Mod: "mod", gast.FloorDiv: "floordiv", gast.Pow: "pow_"}
 _AUG = {gast.Mod: "mod_assign", gast.FloorDiv: "floordiv_assign", gast.Pow: "pow_assign"}
@@ -44,7 +43,7 @@ class _Arithmetic(gast.NodeTransformer):
         op = _AUG.get(type(node.op))
         if op is None or not _repeatable(node.target):
             return node
-        read = _as_load(node.target)
+        read = load_copy(node.target)
         new = T.assign(node.target, T.call(op, [read, node.value]))
         return T.copy_location(new, node)
 
@@ -67,14 +66,6 @@ def _simple(node):
     if isinstance(node, gast.Attribute):
         return _simple(node.value)
     return False
-
-
-def _as_load(target):
-    read = copy.deepcopy(target)
-    for n in gast.walk(read):
-        if hasattr(n, "ctx"):
-            n.ctx = gast.Load()
-    return read
 
 
 def run(root, ctx):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import copy
 import dataclasses
 
 import gast
@@ -167,3 +168,12 @@ def replace_stmt(root, stmt, replacement):
                     block[i:i + 1] = replacement
                     return
     raise AssertionError("statement not found in its parent block")
+
+
+def load_copy(expr):
+    """A fresh copy of ``expr`` that reads (an assignment target's value, base or key)."""
+    expr = copy.deepcopy(expr)
+    for n in gast.walk(expr):
+        if hasattr(n, "ctx"):
+            n.ctx = gast.Load()
+    return expr

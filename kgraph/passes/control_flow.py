@@ -13,13 +13,12 @@ any rewriting, on the lowered tree::
 
 from __future__ import annotations
 
-import copy
 
 import gast
 
 from kgraph.analysis import composites, dataflow, scopes
 from kgraph.convert import templates as T
-from kgraph.passes.common import is_runtime_call
+from kgraph.passes.common import is_runtime_call, load_copy
 
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
 
@@ -193,16 +192,16 @@ class _Rewriter:
         reads, writes = [], []
         for i, c in enumerate(found):
             target = c.node
-            base = _load(target.value)
+            base = load_copy(target.value)
             if isinstance(target, gast.Subscript):
-                key = _load(target.slice)
+                key = load_copy(target.slice)
                 reads.append(T.call("read_item", [base, key]))
                 writes.append(T.expr_stmt(T.call("write_item", [
-                    _load(target.value), _load(target.slice), _item(values, i)])))
+                    load_copy(target.value), load_copy(target.slice), _item(values, i)])))
             else:
                 reads.append(T.call("read_attr", [base, T.const(target.attr)]))
                 writes.append(T.expr_stmt(T.call("write_attr", [
-                    _load(target.value), T.const(target.attr), _item(values, i)])))
+                    load_copy(target.value), T.const(target.attr), _item(values, i)])))
         getter = T.function_def(get_name, [], [T.return_(T.tuple_(reads))])
         setter = T.function_def(set_name, [values], writes)
         keywords["composites"] = T.tuple_([T.name(get_name), T.name(set_name),
@@ -371,15 +370,6 @@ def _param_names(fn):
     names = [x.id for x in a.posonlyargs + a.args + a.kwonlyargs]
     names += [x.id for x in (a.vararg, a.kwarg) if x is not None]
     return names
-
-
-def _load(expr):
-    """A fresh copy of ``expr`` that reads (the target's base or key)."""
-    expr = copy.deepcopy(expr)
-    for n in gast.walk(expr):
-        if hasattr(n, "ctx"):
-            n.ctx = gast.Load()
-    return expr
 
 
 def _item(name, index):
